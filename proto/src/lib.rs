@@ -1,0 +1,1 @@
+//! holocron-proto: the Kafka wire protocol as Holocron speaks it, both sides.

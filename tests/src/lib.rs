@@ -1,0 +1,1 @@
+//! Test harness: start and stop real holocrond processes.
