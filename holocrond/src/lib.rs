@@ -1,6 +1,20 @@
 //! holocrond: the Holocron broker.
 //!
-//! Layers, each calling only the one below it (see DESIGN.md §2):
-//! `net` → `server` → `cluster`/`groups`/`producer` → `partition` → `log`.
+//! Layers, each calling only the one below it (DESIGN.md §2):
+//! `net` (sockets, framing, connection loop) → `server` (one handler per
+//! Kafka API) → `cluster` (topic metadata) and `partition` (log + high
+//! watermark + group commit) → `log` (the segmented log on disk).
+//! `broker` holds the shared state; `run` wires everything together.
 
+pub mod broker;
+pub mod cluster;
+pub mod config;
 pub mod log;
+pub mod metrics;
+pub mod net;
+pub mod partition;
+pub mod server;
+
+mod run;
+
+pub use run::{run, RunError};

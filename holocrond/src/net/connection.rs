@@ -1,0 +1,88 @@
+//! One client connection: read frames, dispatch in order, answer in order.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use holocron_proto::frame::FrameCodec;
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::codec::FramedRead;
+
+use super::{ConnContext, MAX_IN_FLIGHT};
+use crate::broker::Broker;
+use crate::server::{self, Dispatch, Outcome};
+
+/// Serves one connection until the client leaves, sends something we must
+/// refuse, or the broker shuts down (in-flight requests are still answered).
+#[tracing::instrument(level = "debug", skip_all, fields(peer = %ctx.peer))]
+pub async fn run(stream: TcpStream, broker: Arc<Broker>, ctx: ConnContext) {
+    let (read_half, write_half) = stream.into_split();
+    let mut frames = FramedRead::new(read_half, FrameCodec::new(broker.config.max_request_bytes));
+    let (queue, pending) = mpsc::channel::<JoinHandle<Outcome>>(MAX_IN_FLIGHT);
+    let writer = tokio::spawn(write_responses(write_half, pending, broker.clone()));
+    let ctx = Arc::new(ctx);
+    loop {
+        let next = tokio::select! {
+            f = frames.next() => f,
+            () = broker.shutdown.cancelled() => break,
+        };
+        let frame = match next {
+            None => break,
+            Some(Ok(frame)) => frame,
+            Some(Err(e)) => {
+                broker.metrics.bad_requests.inc();
+                tracing::warn!(peer = %ctx.peer, error = %e, "closing connection: unreadable frame");
+                break;
+            }
+        };
+        broker.metrics.bytes_in.inc_by(frame.len() as u64 + 4);
+        match server::dispatch(&broker, &ctx, frame.freeze()) {
+            Dispatch::Respond(work) => {
+                if queue.send(tokio::spawn(work)).await.is_err() {
+                    break; // the writer failed: the client is gone
+                }
+            }
+            Dispatch::Close(reason) => {
+                broker.metrics.bad_requests.inc();
+                tracing::warn!(peer = %ctx.peer, %reason, "closing connection");
+                break;
+            }
+        }
+    }
+    drop(queue);
+    let _ = writer.await;
+}
+
+async fn write_responses(
+    write_half: tokio::net::tcp::OwnedWriteHalf,
+    mut pending: mpsc::Receiver<JoinHandle<Outcome>>,
+    broker: Arc<Broker>,
+) {
+    let mut out = BufWriter::with_capacity(64 * 1024, write_half);
+    while let Some(handle) = pending.recv().await {
+        let response = match handle.await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "request task failed; closing connection");
+                break;
+            }
+        };
+        match response {
+            Outcome::Send(bytes) => {
+                broker.metrics.bytes_out.inc_by(bytes.len() as u64);
+                if out.write_all(&bytes).await.is_err() {
+                    break;
+                }
+            }
+            Outcome::Nothing => {}
+            Outcome::Close => break,
+        }
+        if pending.is_empty() && out.flush().await.is_err() {
+            break;
+        }
+    }
+    let _ = out.flush().await;
+    let _ = out.shutdown().await;
+}

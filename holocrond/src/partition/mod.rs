@@ -1,0 +1,344 @@
+//! A partition: its log, its high watermark and its group-commit flusher.
+//!
+//! On a single node the high watermark is the durable end of the log when
+//! appends are fsynced (`FlushPolicy::Always`), else the log end: consumers
+//! only ever see records that are as durable as the policy promises, and
+//! `acks=all` waits for the high watermark to pass its batch — the same rule
+//! the Raft commit point will follow in clusters (DESIGN.md §4).
+//!
+//! The flusher is the group commit: appends only write to the page cache and
+//! wake it; it fsyncs whatever has accumulated, once, then advances the high
+//! watermark, releasing every producer and long-polling fetcher waiting on it.
+
+pub mod registry;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use holocron_proto::batch::Batches;
+use parking_lot::RwLock;
+use tokio::sync::{watch, Notify};
+use uuid::Uuid;
+
+use crate::log::{AppendInfo, Durability, FlushPolicy, Log, LogConfig, LogError, RetentionOutcome};
+
+/// A topic partition's name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicPartition {
+    /// Topic name.
+    pub topic: String,
+    /// Partition index.
+    pub partition: i32,
+}
+
+impl std::fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
+
+/// What a fetch read from a partition.
+#[derive(Debug, Clone)]
+pub struct FetchedData {
+    /// Whole batches below the high watermark.
+    pub records: Bytes,
+    /// High watermark at the time of the read.
+    pub high_watermark: u64,
+    /// Log start offset.
+    pub log_start_offset: u64,
+}
+
+/// A partition of a topic on this broker.
+#[derive(Debug)]
+pub struct Partition {
+    id: TopicPartition,
+    topic_id: Uuid,
+    log: RwLock<Log>,
+    durability: Arc<Durability>,
+    /// The high watermark; every change wakes waiting producers and fetchers.
+    hwm: watch::Sender<u64>,
+    dirty: Notify,
+    fsync_each_append: AtomicBool,
+    poisoned: AtomicBool,
+}
+
+impl Partition {
+    /// Opens (recovering) or creates the partition's log in `dir`.
+    pub fn open(
+        dir: &Path,
+        id: TopicPartition,
+        topic_id: Uuid,
+        config: LogConfig,
+    ) -> Result<Arc<Partition>, LogError> {
+        let always = matches!(config.flush, FlushPolicy::Always);
+        let log = Log::open(dir, config)?;
+        let durability = log.durability();
+        let end = log.log_end_offset();
+        let (hwm, _) = watch::channel(end);
+        Ok(Arc::new(Partition {
+            id,
+            topic_id,
+            log: RwLock::new(log),
+            durability,
+            hwm,
+            dirty: Notify::new(),
+            fsync_each_append: AtomicBool::new(always),
+            poisoned: AtomicBool::new(false),
+        }))
+    }
+
+    /// The partition's name.
+    pub fn id(&self) -> &TopicPartition {
+        &self.id
+    }
+
+    /// The topic's id.
+    pub fn topic_id(&self) -> Uuid {
+        self.topic_id
+    }
+
+    /// Appends one validated batch. The result says where it went; whether it
+    /// is committed yet is [`Partition::wait_committed`]'s business.
+    pub fn append(
+        &self,
+        batch: &mut [u8],
+        leader_epoch: i32,
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(LogError::Poisoned);
+        }
+        let info = {
+            let mut log = self.log.write();
+            let info = log.append(batch, leader_epoch, now_ms)?;
+            if !self.fsync_each_append.load(Ordering::Relaxed) {
+                // Without fsync the log end is the commit point; publish under
+                // the lock so the high watermark never goes backwards.
+                self.hwm
+                    .send_if_modified(|h| advance(h, info.last_offset + 1));
+            }
+            info
+        };
+        if self.fsync_each_append.load(Ordering::Relaxed) {
+            self.dirty.notify_one();
+        }
+        Ok(info)
+    }
+
+    /// Waits until everything before `end` is committed (high watermark >= end).
+    pub async fn wait_committed(&self, end: u64) -> Result<(), LogError> {
+        let mut rx = self.hwm.subscribe();
+        loop {
+            if self.poisoned.load(Ordering::Acquire) {
+                return Err(LogError::Poisoned);
+            }
+            if *rx.borrow_and_update() >= end {
+                return Ok(());
+            }
+            if rx.changed().await.is_err() {
+                return Err(LogError::Poisoned);
+            }
+        }
+    }
+
+    /// The group-commit loop: fsync what accumulated, advance the high
+    /// watermark, repeat. Ends when `shutdown` fires.
+    pub async fn run_flusher(self: Arc<Self>, shutdown: tokio_util::sync::CancellationToken) {
+        loop {
+            tokio::select! {
+                () = self.dirty.notified() => {}
+                () = shutdown.cancelled() => return,
+            }
+            let target = self.log.read().log_end_offset();
+            if target <= *self.hwm.borrow() {
+                continue;
+            }
+            let durability = self.durability.clone();
+            let synced = tokio::task::spawn_blocking(move || durability.sync_to(target - 1)).await;
+            match synced {
+                Ok(Ok(())) => {
+                    self.hwm.send_if_modified(|h| advance(h, target));
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(partition = %self.id, error = %e, "fsync failed; the partition is read-only");
+                    self.poison();
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(partition = %self.id, error = %e, "flusher task failed; the partition is read-only");
+                    self.poison();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn poison(&self) {
+        self.poisoned.store(true, Ordering::Release);
+        self.hwm.send_modify(|_| {});
+    }
+
+    /// Whether a failed fsync has made the partition read-only.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
+    /// A receiver woken whenever the high watermark moves.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.hwm.subscribe()
+    }
+
+    /// Committed records from `offset`, whole batches, up to `max_bytes`
+    /// (at least one batch if any is committed there).
+    pub fn read(&self, offset: u64, max_bytes: usize) -> Result<FetchedData, LogError> {
+        let hwm = *self.hwm.borrow();
+        let log = self.log.read();
+        let log_start_offset = log.log_start_offset();
+        if offset >= hwm && offset <= log.log_end_offset() && offset >= log_start_offset {
+            return Ok(FetchedData {
+                records: Bytes::new(),
+                high_watermark: hwm,
+                log_start_offset,
+            });
+        }
+        let read = log.read(offset, max_bytes)?;
+        drop(log);
+        let committed: usize = Batches::new(&read.bytes)
+            .take_while(|b| u64::try_from(b.base_offset()).is_ok_and(|o| o < hwm))
+            .map(|b| b.total_len().unwrap_or(0))
+            .sum();
+        Ok(FetchedData {
+            records: read.bytes.slice(..committed),
+            high_watermark: hwm,
+            log_start_offset: read.log_start_offset,
+        })
+    }
+
+    /// The high watermark.
+    pub fn high_watermark(&self) -> u64 {
+        *self.hwm.borrow()
+    }
+
+    /// The first offset still stored.
+    pub fn log_start_offset(&self) -> u64 {
+        self.log.read().log_start_offset()
+    }
+
+    /// The next offset to be written.
+    pub fn log_end_offset(&self) -> u64 {
+        self.log.read().log_end_offset()
+    }
+
+    /// Bytes on disk.
+    pub fn size_bytes(&self) -> u64 {
+        self.log.read().size_bytes()
+    }
+
+    /// The earliest committed offset whose timestamp is >= `ts`, with that timestamp.
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(u64, i64)>, LogError> {
+        let hwm = self.high_watermark();
+        Ok(self
+            .log
+            .read()
+            .offset_for_timestamp(ts)?
+            .filter(|(offset, _)| *offset < hwm))
+    }
+
+    /// The largest timestamp among committed records, with its offset (ListOffsets MAX_TIMESTAMP).
+    pub fn max_timestamp(&self) -> Result<Option<(u64, i64)>, LogError> {
+        let hwm = self.high_watermark();
+        let log = self.log.read();
+        let mut best: Option<(u64, i64)> = None;
+        let mut offset = log.log_start_offset();
+        while offset < hwm {
+            let read = log.read(offset, 1 << 20)?;
+            if read.bytes.is_empty() {
+                break;
+            }
+            for b in Batches::new(&read.bytes) {
+                let base = u64::try_from(b.base_offset()).unwrap_or(0);
+                if base >= hwm {
+                    return Ok(best);
+                }
+                if best.is_none_or(|(_, ts)| b.max_timestamp() > ts) {
+                    best = Some((
+                        u64::try_from(b.last_offset()).unwrap_or(base),
+                        b.max_timestamp(),
+                    ));
+                }
+                offset = u64::try_from(b.last_offset()).map_or(hwm, |o| o + 1);
+            }
+        }
+        Ok(best)
+    }
+
+    /// DeleteRecords: drops records before `offset` (-1 means the high watermark).
+    pub fn delete_records_before(&self, offset: u64) -> Result<u64, LogError> {
+        let hwm = self.high_watermark();
+        if offset > hwm {
+            let log = self.log.read();
+            return Err(LogError::OffsetOutOfRange {
+                requested: offset,
+                log_start: log.log_start_offset(),
+                log_end: hwm,
+            });
+        }
+        self.log.write().delete_records_before(offset)
+    }
+
+    /// Applies new log settings (IncrementalAlterConfigs).
+    pub fn set_config(&self, config: LogConfig) {
+        let always = matches!(config.flush, FlushPolicy::Always);
+        self.log.write().set_config(config);
+        self.fsync_each_append.store(always, Ordering::Relaxed);
+        // Whatever was written before the change must still be committed.
+        self.dirty.notify_one();
+    }
+
+    /// Periodic work: roll by age and flush by interval.
+    pub fn tick(&self, now_ms: i64) -> Result<(), LogError> {
+        let mut log = self.log.write();
+        log.roll_if_due(now_ms)?;
+        log.flush_if_due(now_ms)?;
+        Ok(())
+    }
+
+    /// Retention by time and size.
+    pub fn apply_retention(&self, now_ms: i64) -> Result<RetentionOutcome, LogError> {
+        self.log.write().apply_retention(now_ms)
+    }
+
+    /// Per-segment details.
+    pub fn segments(&self) -> Vec<crate::log::SegmentInfo> {
+        self.log.read().segments()
+    }
+
+    /// Closes the log cleanly once no one else holds the partition (the
+    /// flusher lets go when shutdown fires); otherwise only flushes it.
+    pub fn close(mut this: Arc<Partition>) -> Result<(), LogError> {
+        for _ in 0..50 {
+            match Arc::try_unwrap(this) {
+                Ok(p) => return p.log.into_inner().close(),
+                Err(shared) => this = shared,
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        this.flush()
+    }
+
+    /// Flushes everything written so far.
+    pub fn flush(&self) -> Result<(), LogError> {
+        self.log.write().flush()
+    }
+}
+
+fn advance(current: &mut u64, to: u64) -> bool {
+    if to > *current {
+        *current = to;
+        true
+    } else {
+        false
+    }
+}

@@ -1,0 +1,137 @@
+//! Start-up, background maintenance and graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::{now_ms, Broker, StartError};
+use crate::config::Config;
+use crate::net::{self, BoundListener};
+
+/// Why the broker stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The broker's state could not be opened.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// How often partitions are checked for age-based rolls and interval flushes.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Runs the broker until SIGINT/SIGTERM or until `shutdown` is cancelled.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunError> {
+    let mut listeners = Vec::new();
+    for l in &config.listeners {
+        let listener = TcpListener::bind(l.addr)
+            .await
+            .map_err(|source| RunError::Bind {
+                addr: l.addr,
+                source,
+            })?;
+        listeners.push(BoundListener {
+            listener,
+            kind: l.kind,
+        });
+    }
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(
+            crate::metrics::http::bind(addr)
+                .await
+                .map_err(|source| RunError::Bind { addr, source })?,
+        ),
+        None => None,
+    };
+    let broker = Broker::open(config, shutdown.clone())?;
+    for l in &listeners {
+        if let Ok(addr) = l.listener.local_addr() {
+            tracing::info!(%addr, "serving Kafka");
+        }
+    }
+    if let Some(m) = metrics_listener {
+        if let Ok(addr) = m.local_addr() {
+            tracing::info!(%addr, "serving metrics");
+        }
+        tokio::spawn(crate::metrics::http::serve(m, broker.clone()));
+    }
+    tokio::spawn(watch_signals(shutdown.clone()));
+    let maintenance = tokio::spawn(maintain(broker.clone()));
+    tracing::info!(
+        data_dir = %broker.config.data_dir.display(),
+        topics = broker.metadata.snapshot().topics.len(),
+        cluster_id = %broker.metadata.cluster_id(),
+        "holocrond started"
+    );
+    net::serve(broker.clone(), listeners).await;
+    let _ = maintenance.await;
+    let closing = broker.clone();
+    let _ = tokio::task::spawn_blocking(move || closing.partitions.close_all()).await;
+    tracing::info!("holocrond stopped cleanly");
+    Ok(())
+}
+
+async fn watch_signals(shutdown: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        () = shutdown.cancelled() => return,
+    }
+    shutdown.cancel();
+}
+
+/// Rolls, interval flushes and retention, off the request path.
+async fn maintain(broker: Arc<Broker>) {
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_retention = std::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = broker.shutdown.cancelled() => return,
+        }
+        let run_retention = last_retention.elapsed() >= broker.config.retention_check_interval;
+        if run_retention {
+            last_retention = std::time::Instant::now();
+        }
+        let b = broker.clone();
+        let work = tokio::task::spawn_blocking(move || {
+            let now = now_ms();
+            for p in b.partitions.all() {
+                if let Err(e) = p.tick(now) {
+                    tracing::error!(partition = %p.id(), error = %e, "segment roll or flush failed");
+                }
+                if run_retention {
+                    match p.apply_retention(now) {
+                        Ok(outcome) => {
+                            if !outcome.deleted.is_empty() {
+                                tracing::info!(partition = %p.id(), segments = outcome.deleted.len(), log_start = outcome.log_start_offset, "retention deleted segments");
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(partition = %p.id(), error = %e, "retention failed")
+                        }
+                    }
+                }
+            }
+        });
+        let _ = work.await;
+    }
+}

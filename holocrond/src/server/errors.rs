@@ -1,0 +1,38 @@
+//! The one place where internal errors become Kafka error codes.
+
+pub use holocron_proto::errors::ErrorCode;
+
+use crate::cluster::topic_name::TopicNameError;
+use crate::cluster::TopicError;
+use crate::log::LogError;
+
+/// The Kafka error for a log failure.
+pub fn log_error(e: &LogError) -> ErrorCode {
+    match e {
+        LogError::InvalidBatch { .. } => ErrorCode::InvalidRecord,
+        LogError::CorruptBatch { .. } => ErrorCode::CorruptMessage,
+        LogError::BatchTooLarge { .. } => ErrorCode::MessageTooLarge,
+        LogError::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
+        _ => ErrorCode::KafkaStorageError,
+    }
+}
+
+/// The Kafka error for a refused topic operation.
+pub fn topic_error(e: &TopicError) -> ErrorCode {
+    match e {
+        TopicError::AlreadyExists(_) => ErrorCode::TopicAlreadyExists,
+        TopicError::Unknown(_) => ErrorCode::UnknownTopicOrPartition,
+        TopicError::InvalidName(_) | TopicError::Collides { .. } => {
+            ErrorCode::InvalidTopicException
+        }
+        TopicError::InvalidPartitions(_) => ErrorCode::InvalidPartitions,
+        TopicError::InvalidReplicationFactor(_) => ErrorCode::InvalidReplicationFactor,
+        TopicError::InvalidConfig(_) => ErrorCode::InvalidConfig,
+        TopicError::Storage(_) | TopicError::Log(_) => ErrorCode::KafkaStorageError,
+    }
+}
+
+/// The Kafka error for a bad topic name.
+pub fn topic_name_error(_: &TopicNameError) -> ErrorCode {
+    ErrorCode::InvalidTopicException
+}

@@ -1,0 +1,177 @@
+//! Metadata: brokers, cluster id, controller, topics and partitions — with
+//! topic auto-creation as Kafka does it (only when the broker allows it and
+//! the client asks for it).
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{
+    BrokerId, MetadataRequest, MetadataResponse, ResponseKind, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::errors::{topic_error, ErrorCode};
+use crate::broker::Broker;
+use crate::cluster::{topic_name, TopicError, TopicMeta};
+use crate::net::ConnContext;
+
+/// Versions served.
+pub const VERSIONS: (i16, i16) = (0, 12);
+
+/// "Authorized operations not requested" (Kafka's INT32_MIN sentinel).
+pub const OPS_NOT_REQUESTED: i32 = i32::MIN;
+
+/// The host and port clients should use to reach this broker.
+pub fn advertised(broker: &Broker, ctx: &ConnContext) -> (String, i32) {
+    let host = broker
+        .config
+        .advertised_host
+        .clone()
+        .unwrap_or_else(|| ctx.local.ip().to_string());
+    (host, i32::from(ctx.local.port()))
+}
+
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    ctx: &ConnContext,
+    req: MetadataRequest,
+    version: i16,
+) -> ResponseKind {
+    let node = broker.config.node_id;
+    let (host, port) = advertised(broker, ctx);
+    let auto_create =
+        broker.config.auto_create_topics && (version < 4 || req.allow_auto_topic_creation);
+    let wanted: Option<Vec<Option<String>>> = match req.topics {
+        None => None,
+        Some(t) if t.is_empty() && version == 0 => None,
+        Some(t) => Some(
+            t.into_iter()
+                .map(|t| {
+                    t.name.map(|n| n.0.to_string()).or_else(|| {
+                        broker
+                            .metadata
+                            .snapshot()
+                            .topic_by_id(uuid_of(&t.topic_id))
+                            .map(|m| m.name.clone())
+                    })
+                })
+                .collect(),
+        ),
+    };
+    let topics = match wanted {
+        None => broker
+            .metadata
+            .snapshot()
+            .topics
+            .values()
+            .map(|t| describe_topic(broker, t, req.include_topic_authorized_operations))
+            .collect(),
+        Some(names) => names
+            .into_iter()
+            .map(|name| match name {
+                None => MetadataResponseTopic::default()
+                    .with_error_code(ErrorCode::UnknownTopicId.code())
+                    .with_topic_authorized_operations(OPS_NOT_REQUESTED),
+                Some(name) => lookup_or_create(
+                    broker,
+                    &name,
+                    auto_create,
+                    req.include_topic_authorized_operations,
+                ),
+            })
+            .collect(),
+    };
+    let broker_entry = MetadataResponseBroker::default()
+        .with_node_id(BrokerId(node))
+        .with_host(StrBytes::from_string(host))
+        .with_port(port);
+    ResponseKind::Metadata(
+        MetadataResponse::default()
+            .with_brokers(vec![broker_entry])
+            .with_cluster_id(Some(StrBytes::from_string(broker.metadata.cluster_id())))
+            .with_controller_id(BrokerId(node))
+            .with_topics(topics)
+            .with_cluster_authorized_operations(OPS_NOT_REQUESTED),
+    )
+}
+
+fn uuid_of(id: &uuid::Uuid) -> uuid::Uuid {
+    *id
+}
+
+fn lookup_or_create(
+    broker: &Arc<Broker>,
+    name: &str,
+    auto_create: bool,
+    with_ops: bool,
+) -> MetadataResponseTopic {
+    if let Some(t) = broker.metadata.snapshot().topics.get(name) {
+        return describe_topic(broker, t, with_ops);
+    }
+    let failed = |code: ErrorCode| {
+        MetadataResponseTopic::default()
+            .with_name(Some(TopicName(StrBytes::from_string(name.to_owned()))))
+            .with_error_code(code.code())
+            .with_topic_authorized_operations(OPS_NOT_REQUESTED)
+    };
+    if topic_name::validate(name).is_err() {
+        return failed(ErrorCode::InvalidTopicException);
+    }
+    if !auto_create || topic_name::is_internal(name) {
+        return failed(ErrorCode::UnknownTopicOrPartition);
+    }
+    match broker.create_topic(name, broker.config.default_partitions, Default::default()) {
+        Ok(t) => describe_topic(broker, &t, with_ops),
+        // Another request created it in between: describe what exists.
+        Err(TopicError::AlreadyExists(_)) => match broker.metadata.snapshot().topics.get(name) {
+            Some(t) => describe_topic(broker, t, with_ops),
+            None => failed(ErrorCode::UnknownTopicOrPartition),
+        },
+        Err(e) => {
+            tracing::warn!(topic = name, error = %e, "auto-creating topic failed");
+            failed(topic_error(&e))
+        }
+    }
+}
+
+/// Every operation a topic has, for include_topic_authorized_operations
+/// (no ACLs yet: everything is allowed). Bits: READ 3, WRITE 4, CREATE 5,
+/// DELETE 6, ALTER 7, DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11.
+const ALL_TOPIC_OPS: i32 =
+    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+
+fn describe_topic(broker: &Broker, t: &TopicMeta, with_ops: bool) -> MetadataResponseTopic {
+    let node = BrokerId(broker.config.node_id);
+    let partitions = (0..t.partitions)
+        .map(|i| {
+            let available = broker
+                .partitions
+                .get(&t.name, i)
+                .is_some_and(|p| !p.is_poisoned());
+            MetadataResponsePartition::default()
+                .with_error_code(if available {
+                    0
+                } else {
+                    ErrorCode::KafkaStorageError.code()
+                })
+                .with_partition_index(i)
+                .with_leader_id(if available { node } else { BrokerId(-1) })
+                .with_leader_epoch(0)
+                .with_replica_nodes(vec![node])
+                .with_isr_nodes(if available { vec![node] } else { vec![] })
+                .with_offline_replicas(if available { vec![] } else { vec![node] })
+        })
+        .collect();
+    MetadataResponseTopic::default()
+        .with_name(Some(TopicName(StrBytes::from_string(t.name.clone()))))
+        .with_topic_id(t.id)
+        .with_is_internal(topic_name::is_internal(&t.name))
+        .with_partitions(partitions)
+        .with_topic_authorized_operations(if with_ops {
+            ALL_TOPIC_OPS
+        } else {
+            OPS_NOT_REQUESTED
+        })
+}
