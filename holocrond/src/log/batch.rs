@@ -1,0 +1,244 @@
+//! A zero-copy view of a Kafka RecordBatch v2 header, its validation and
+//! the two fields the log stamps.
+//!
+//! Batches are stored verbatim: the log checks the header and the CRC-32C
+//! and writes `baseOffset` and `partitionLeaderEpoch`, the only fields the
+//! CRC does not cover. Records are never decoded, so compressed batches
+//! pass through untouched and an append costs the same whatever it holds.
+//!
+//! Layout (big-endian): baseOffset i64 @0, batchLength i32 @8,
+//! partitionLeaderEpoch i32 @12, magic i8 @16, crc u32 @17 (over bytes
+//! 21..end), attributes i16 @21, lastOffsetDelta i32 @23, baseTimestamp i64
+//! @27, maxTimestamp i64 @35, producerId i64 @43, producerEpoch i16 @51,
+//! baseSequence i32 @53, recordCount i32 @57, records @61.
+
+use super::error::{InvalidBatchReason, LogError};
+
+/// Size of the v2 header.
+pub const HEADER_LEN: usize = 61;
+/// Bytes before and including `batchLength`: `total = batchLength + 12`.
+pub const LOG_OVERHEAD: usize = 12;
+/// The first byte the CRC covers (attributes).
+const CRC_START: usize = 21;
+
+const BASE_OFFSET: usize = 0;
+const BATCH_LENGTH: usize = 8;
+const LEADER_EPOCH: usize = 12;
+const MAGIC: usize = 16;
+const CRC: usize = 17;
+const ATTRIBUTES: usize = 21;
+const LAST_OFFSET_DELTA: usize = 23;
+const MAX_TIMESTAMP: usize = 35;
+const RECORD_COUNT: usize = 57;
+
+/// The header fields the log uses, read out of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BatchHeader {
+    pub base_offset: u64,
+    /// Total bytes of the batch (`batchLength + 12`).
+    pub total_len: usize,
+    pub crc: u32,
+    pub last_offset_delta: u32,
+    pub max_timestamp: i64,
+    pub record_count: u32,
+}
+
+impl BatchHeader {
+    /// Reads and checks the header fields (not the CRC, and not that the
+    /// whole batch is present). `header` must hold at least
+    /// [`HEADER_LEN`] bytes.
+    pub(crate) fn parse(header: &[u8]) -> Result<Self, InvalidBatchReason> {
+        if header.len() < HEADER_LEN {
+            return Err(InvalidBatchReason::TooShort);
+        }
+        let batch_length = i32_at(header, BATCH_LENGTH);
+        let total_len = usize::try_from(batch_length)
+            .ok()
+            .and_then(|l| l.checked_add(LOG_OVERHEAD))
+            .filter(|l| *l >= HEADER_LEN)
+            .ok_or(InvalidBatchReason::LengthMismatch)?;
+        if header[MAGIC] != 2 {
+            return Err(InvalidBatchReason::BadMagic);
+        }
+        let attributes = u16::from_be_bytes([header[ATTRIBUTES], header[ATTRIBUTES + 1]]);
+        if attributes & 0x7 > 4 {
+            return Err(InvalidBatchReason::BadCompression);
+        }
+        let record_count = u32::try_from(i32_at(header, RECORD_COUNT))
+            .ok()
+            .filter(|c| *c > 0)
+            .ok_or(InvalidBatchReason::BadRecordCount)?;
+        let last_offset_delta = u32::try_from(i32_at(header, LAST_OFFSET_DELTA))
+            .ok()
+            .filter(|d| d.checked_add(1) == Some(record_count))
+            .ok_or(InvalidBatchReason::OffsetDeltaMismatch)?;
+        Ok(Self {
+            base_offset: u64::from_be_bytes(array_at(header, BASE_OFFSET)),
+            total_len,
+            crc: u32::from_be_bytes(array_at(header, CRC)),
+            last_offset_delta,
+            max_timestamp: i64::from_be_bytes(array_at(header, MAX_TIMESTAMP)),
+            record_count,
+        })
+    }
+
+    /// The offset of the batch's last record.
+    pub(crate) fn last_offset(&self) -> u64 {
+        self.base_offset + u64::from(self.last_offset_delta)
+    }
+}
+
+/// Validates `batch` as exactly one v2 RecordBatch of at most `max_bytes`
+/// bytes, CRC included.
+pub(crate) fn validate(batch: &[u8], max_bytes: u32) -> Result<BatchHeader, LogError> {
+    if batch.len() > max_bytes as usize {
+        return Err(LogError::BatchTooLarge {
+            size: batch.len(),
+            max: max_bytes,
+        });
+    }
+    let header = BatchHeader::parse(batch).map_err(LogError::invalid)?;
+    if header.total_len != batch.len() {
+        return Err(LogError::invalid(InvalidBatchReason::LengthMismatch));
+    }
+    check_crc(batch, header.crc)?;
+    Ok(header)
+}
+
+/// Checks the CRC-32C of a whole batch against the one in its header.
+pub(crate) fn check_crc(batch: &[u8], stored: u32) -> Result<(), LogError> {
+    let computed = crc32c::crc32c(&batch[CRC_START..]);
+    if computed == stored {
+        Ok(())
+    } else {
+        Err(LogError::CorruptBatch { stored, computed })
+    }
+}
+
+/// Writes `baseOffset` and `partitionLeaderEpoch`; the CRC stays valid
+/// because it does not cover them.
+pub(crate) fn stamp(batch: &mut [u8], base_offset: u64, leader_epoch: i32) {
+    batch[BASE_OFFSET..BASE_OFFSET + 8].copy_from_slice(&base_offset.to_be_bytes());
+    batch[LEADER_EPOCH..LEADER_EPOCH + 4].copy_from_slice(&leader_epoch.to_be_bytes());
+}
+
+fn array_at<const N: usize>(buf: &[u8], at: usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(&buf[at..at + N]);
+    out
+}
+
+fn i32_at(buf: &[u8], at: usize) -> i32 {
+    i32::from_be_bytes(array_at(buf, at))
+}
+
+/// Builds valid batches for tests (records are opaque filler bytes).
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A batch of `record_count` records with `payload` filler bytes after
+    /// the header, the given max timestamp, and a correct CRC.
+    pub(crate) fn make_batch(record_count: u32, payload: usize, max_timestamp: i64) -> Vec<u8> {
+        let mut b = vec![0u8; HEADER_LEN + payload];
+        let batch_length = i32::try_from(b.len() - LOG_OVERHEAD).unwrap_or(i32::MAX);
+        b[BATCH_LENGTH..BATCH_LENGTH + 4].copy_from_slice(&batch_length.to_be_bytes());
+        b[MAGIC] = 2;
+        let delta = record_count as i32 - 1;
+        b[LAST_OFFSET_DELTA..LAST_OFFSET_DELTA + 4].copy_from_slice(&delta.to_be_bytes());
+        b[27..35].copy_from_slice(&max_timestamp.to_be_bytes());
+        b[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&max_timestamp.to_be_bytes());
+        b[43..51].copy_from_slice(&(-1i64).to_be_bytes());
+        b[RECORD_COUNT..RECORD_COUNT + 4].copy_from_slice(&(record_count as i32).to_be_bytes());
+        for (i, byte) in b[HEADER_LEN..].iter_mut().enumerate() {
+            *byte = (i as u8).wrapping_mul(31).wrapping_add(record_count as u8);
+        }
+        let crc = crc32c::crc32c(&b[CRC_START..]);
+        b[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::testing::make_batch;
+    use super::*;
+
+    #[test]
+    fn valid_batch_parses() {
+        let b = make_batch(3, 100, 1234);
+        let h = validate(&b, 1 << 20).unwrap();
+        assert_eq!(h.total_len, 161);
+        assert_eq!(h.record_count, 3);
+        assert_eq!(h.last_offset_delta, 2);
+        assert_eq!(h.max_timestamp, 1234);
+    }
+
+    #[test]
+    fn stamping_keeps_crc_valid() {
+        let mut b = make_batch(2, 10, 5);
+        stamp(&mut b, 42, 7);
+        let h = validate(&b, 1 << 20).unwrap();
+        assert_eq!(h.base_offset, 42);
+        assert_eq!(h.last_offset(), 43);
+        assert_eq!(i32_at(&b, LEADER_EPOCH), 7);
+    }
+
+    #[test]
+    fn rejects_each_kind_of_damage() {
+        let good = make_batch(2, 10, 5);
+        let reason = |b: &[u8]| match validate(b, 1 << 20) {
+            Err(LogError::InvalidBatch { reason }) => Some(reason),
+            _ => None,
+        };
+        assert_eq!(reason(&good[..60]), Some(InvalidBatchReason::TooShort));
+        assert_eq!(
+            reason(&good[..70]),
+            Some(InvalidBatchReason::LengthMismatch)
+        );
+        let mut longer = good.clone();
+        longer.push(0);
+        assert_eq!(reason(&longer), Some(InvalidBatchReason::LengthMismatch));
+        let mut neg = good.clone();
+        neg[BATCH_LENGTH..BATCH_LENGTH + 4].copy_from_slice(&(-5i32).to_be_bytes());
+        assert_eq!(reason(&neg), Some(InvalidBatchReason::LengthMismatch));
+        let mut magic = good.clone();
+        magic[MAGIC] = 1;
+        assert_eq!(reason(&magic), Some(InvalidBatchReason::BadMagic));
+        let mut codec = good.clone();
+        codec[ATTRIBUTES + 1] = 5;
+        assert_eq!(reason(&codec), Some(InvalidBatchReason::BadCompression));
+        let mut count = good.clone();
+        count[RECORD_COUNT..RECORD_COUNT + 4].copy_from_slice(&0i32.to_be_bytes());
+        assert_eq!(reason(&count), Some(InvalidBatchReason::BadRecordCount));
+        let mut delta = good.clone();
+        delta[LAST_OFFSET_DELTA..LAST_OFFSET_DELTA + 4].copy_from_slice(&5i32.to_be_bytes());
+        assert_eq!(
+            reason(&delta),
+            Some(InvalidBatchReason::OffsetDeltaMismatch)
+        );
+    }
+
+    #[test]
+    fn crc_mismatch_is_corrupt_batch() {
+        let mut b = make_batch(1, 10, 5);
+        b[70] ^= 0x40;
+        assert!(matches!(
+            validate(&b, 1 << 20),
+            Err(LogError::CorruptBatch { .. })
+        ));
+    }
+
+    #[test]
+    fn size_limit_is_checked() {
+        let b = make_batch(1, 100, 5);
+        assert!(matches!(
+            validate(&b, 100),
+            Err(LogError::BatchTooLarge {
+                size: 161,
+                max: 100
+            })
+        ));
+    }
+}

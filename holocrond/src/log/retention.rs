@@ -1,0 +1,109 @@
+//! Retention: deleting whole sealed segments by age, by size, or because
+//! the log start (DeleteRecords) has passed them — Kafka's three rules.
+//!
+//! Only sealed segments are deleted, never the active one, and always a
+//! prefix: each rule walks from the oldest segment and stops at the first
+//! one it keeps. The checkpoint (new log start, remaining segments) is
+//! written before any file is removed, so a crash in between leaves files
+//! that `open` recognises as below the log start and finishes deleting.
+
+use super::error::LogError;
+use super::segment::{SegmentInfo, NO_TIMESTAMP};
+use super::Log;
+
+/// What `Log::apply_retention` removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetentionOutcome {
+    /// The deleted segments, oldest first.
+    pub deleted: Vec<SegmentInfo>,
+    /// Their total size.
+    pub bytes_deleted: u64,
+    /// The log start offset afterwards.
+    pub log_start_offset: u64,
+}
+
+impl Log {
+    /// Applies `retention.ms` and `retention.bytes` to the sealed segments
+    /// and drops those wholly below the log start.
+    ///
+    /// - time: a segment goes when `now_ms - max timestamp > retention.ms`
+    ///   (its last-modified time if it has no timestamps);
+    /// - size: the oldest segments go while the log without them is still at
+    ///   least `retention.bytes`.
+    ///
+    /// The log start moves to the first remaining segment if it was below.
+    pub fn apply_retention(&mut self, now_ms: i64) -> Result<RetentionOutcome, LogError> {
+        self.check_writable()?;
+        let mut n = self.count_below_start();
+        if let Some(retention_ms) = self.config.retention_ms() {
+            let expired = self
+                .sealed
+                .iter()
+                .take_while(|s| {
+                    let ts = match s.max_timestamp() {
+                        NO_TIMESTAMP => s.last_modified_ms(),
+                        ts => ts,
+                    };
+                    now_ms.saturating_sub(ts) > retention_ms
+                })
+                .count();
+            n = n.max(expired);
+        }
+        if let Some(retention_bytes) = self.config.retention_bytes() {
+            let mut size =
+                self.size_bytes() - self.sealed[..n].iter().map(|s| s.size()).sum::<u64>();
+            while let Some(s) = self.sealed.get(n) {
+                if size.saturating_sub(s.size()) < retention_bytes {
+                    break;
+                }
+                size -= s.size();
+                n += 1;
+            }
+        }
+        self.delete_oldest(n)
+    }
+
+    /// Deletes the sealed segments whose every offset is below the log
+    /// start.
+    pub(crate) fn delete_segments_below_start(&mut self) -> Result<RetentionOutcome, LogError> {
+        let n = self.count_below_start();
+        self.delete_oldest(n)
+    }
+
+    fn count_below_start(&self) -> usize {
+        self.sealed
+            .iter()
+            .take_while(|s| s.next_offset() <= self.log_start_offset)
+            .count()
+    }
+
+    /// Deletes the `n` oldest sealed segments: checkpoint first, then files.
+    fn delete_oldest(&mut self, n: usize) -> Result<RetentionOutcome, LogError> {
+        if n == 0 {
+            return Ok(RetentionOutcome {
+                log_start_offset: self.log_start_offset,
+                ..RetentionOutcome::default()
+            });
+        }
+        let removed: Vec<_> = self.sealed.drain(..n).collect();
+        let first = self.segment_at(0);
+        let (base, ordinal) = (first.base_offset(), first.base_ordinal());
+        if self.log_start_offset < base {
+            self.log_start_offset = base;
+            self.first_ordinal = ordinal;
+        }
+        self.write_checkpoint(false)?;
+        let mut outcome = RetentionOutcome {
+            log_start_offset: self.log_start_offset,
+            ..RetentionOutcome::default()
+        };
+        for seg in removed {
+            let info = seg.info();
+            outcome.bytes_deleted += info.size_bytes;
+            tracing::info!(file = %info.path.display(), size = info.size_bytes, "deleting segment");
+            seg.delete()?;
+            outcome.deleted.push(info);
+        }
+        Ok(outcome)
+    }
+}
