@@ -140,19 +140,15 @@ pub fn validate(name: &str, value: &str) -> Result<(), ConfigValueError> {
         "min.insync.replicas" => {
             parse_long(name, value, 1)?;
         }
-        "message.timestamp.type" => {
-            if value != "CreateTime" {
-                return Err(bad(name, value, "only CreateTime is supported"));
-            }
+        "message.timestamp.type" if value != "CreateTime" => {
+            return Err(bad(name, value, "only CreateTime is supported"));
         }
-        "compression.type" => {
-            if value != "producer" {
-                return Err(bad(
-                    name,
-                    value,
-                    "only producer is supported: batches are stored as produced",
-                ));
-            }
+        "compression.type" if value != "producer" => {
+            return Err(bad(
+                name,
+                value,
+                "only producer is supported: batches are stored as produced",
+            ));
         }
         _ => {}
     }

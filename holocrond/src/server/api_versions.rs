@@ -12,8 +12,9 @@ pub(super) fn handle(req: &ApiVersionsRequest, version: i16) -> ResponseKind {
     let mut resp = ApiVersionsResponse::default()
         .with_api_keys(super::api_table().to_api_versions())
         .with_finalized_features_epoch(-1);
-    if version >= 3 && !valid_software_field(&req.client_software_name)
-        || version >= 3 && !valid_software_field(&req.client_software_version)
+    if version >= 3
+        && !(valid_software_field(&req.client_software_name)
+            && valid_software_field(&req.client_software_version))
     {
         resp.error_code = ErrorCode::InvalidRequest.code();
     }

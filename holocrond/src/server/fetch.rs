@@ -40,7 +40,7 @@ pub(super) async fn handle(broker: Arc<Broker>, req: FetchRequest, version: i16)
         broker
             .metrics
             .observe_error("Fetch", ErrorCode::FetchSessionIdNotFound);
-        return Reply::Response(ResponseKind::Fetch(
+        return Reply::response(ResponseKind::Fetch(
             FetchResponse::default()
                 .with_error_code(ErrorCode::FetchSessionIdNotFound.code())
                 .with_session_id(0),
@@ -101,7 +101,7 @@ pub(super) async fn handle(broker: Arc<Broker>, req: FetchRequest, version: i16)
         let now = Instant::now();
         if bytes >= min_bytes || errors || now >= deadline || watches.is_empty() {
             broker.metrics.fetch_bytes.inc_by(bytes as u64);
-            return Reply::Response(ResponseKind::Fetch(build(topics, parts)));
+            return Reply::response(ResponseKind::Fetch(build(topics, parts)));
         }
         let changed =
             futures::future::select_all(watches.iter_mut().map(|w| Box::pin(w.changed())));
@@ -109,7 +109,7 @@ pub(super) async fn handle(broker: Arc<Broker>, req: FetchRequest, version: i16)
             _ = changed => {}
             () = tokio::time::sleep_until(deadline) => {}
             () = broker.shutdown.cancelled() => {
-                return Reply::Response(ResponseKind::Fetch(build(topics, read_all(&broker, &wanted, max_bytes).0)));
+                return Reply::response(ResponseKind::Fetch(build(topics, read_all(&broker, &wanted, max_bytes).0)));
             }
         }
     }

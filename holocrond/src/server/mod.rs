@@ -6,6 +6,7 @@
 //! request order; the rest runs concurrently and the connection writes the
 //! responses back in order.
 
+mod alter_configs;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
@@ -65,7 +66,7 @@ pub enum Outcome {
 /// A handler's answer before encoding.
 #[derive(Debug)]
 pub(crate) enum Reply {
-    Response(ResponseKind),
+    Response(Box<ResponseKind>),
     Nothing,
     Close,
 }
@@ -92,6 +93,7 @@ pub fn api_table() -> &'static ApiVersionTable {
             r(ApiKey::DescribeCluster, describe_cluster::VERSIONS),
             r(ApiKey::DeleteRecords, delete_records::VERSIONS),
             r(ApiKey::DescribeLogDirs, describe_log_dirs::VERSIONS),
+            r(ApiKey::AlterConfigs, alter_configs::VERSIONS),
         ])
     })
 }
@@ -111,12 +113,19 @@ fn api_name(key: ApiKey) -> &'static str {
         ApiKey::DescribeCluster => "DescribeCluster",
         ApiKey::DeleteRecords => "DeleteRecords",
         ApiKey::DescribeLogDirs => "DescribeLogDirs",
+        ApiKey::AlterConfigs => "AlterConfigs",
         _ => "Other",
     }
 }
 
 fn ready(reply: ResponseKind) -> BoxFuture<'static, Reply> {
-    futures::future::ready(Reply::Response(reply)).boxed()
+    futures::future::ready(Reply::response(reply)).boxed()
+}
+
+impl Reply {
+    fn response(body: ResponseKind) -> Reply {
+        Reply::Response(Box::new(body))
+    }
 }
 
 /// Decodes a request frame and starts handling it.
@@ -159,6 +168,7 @@ pub fn dispatch(broker: &Arc<Broker>, ctx: &Arc<ConnContext>, frame: Bytes) -> D
         RequestKind::DescribeCluster(r) => ready(describe_cluster::handle(&b, ctx, r, version)),
         RequestKind::DeleteRecords(r) => ready(delete_records::handle(&b, r, version)),
         RequestKind::DescribeLogDirs(r) => ready(describe_log_dirs::handle(&b, r, version)),
+        RequestKind::AlterConfigs(r) => ready(alter_configs::handle(&b, r, version)),
         _ => return Dispatch::Close(format!("no handler for API {api:?}")),
     };
     let name = api_name(api);

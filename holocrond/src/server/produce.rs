@@ -122,7 +122,7 @@ pub(super) fn handle(
         if acks == -1 && !pending.is_empty() {
             wait_for_commits(&broker, &mut responses, pending, timeout).await;
         }
-        Reply::Response(ResponseKind::Produce(
+        Reply::response(ResponseKind::Produce(
             ProduceResponse::default().with_responses(responses),
         ))
     }

@@ -1,0 +1,78 @@
+//! AlterConfigs (the legacy, non-incremental form): the given configs
+//! replace every override of the topic. kafka-python's `alter_configs` and
+//! older tools use it.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse, ResponseKind};
+use kafka_protocol::protocol::StrBytes;
+
+use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::errors::{topic_error, ErrorCode};
+use crate::broker::Broker;
+use crate::cluster::ConfigOp;
+
+/// Versions served.
+pub const VERSIONS: (i16, i16) = (0, 2);
+
+pub(super) fn handle(broker: &Arc<Broker>, req: AlterConfigsRequest, _version: i16) -> ResponseKind {
+    let responses = req
+        .resources
+        .into_iter()
+        .map(|r| {
+            let name = r.resource_name.to_string();
+            let outcome = match r.resource_type {
+                RESOURCE_TOPIC => replace_ops(broker, &name, &r.configs).and_then(|ops| {
+                    let run = if req.validate_only {
+                        broker.metadata.check_config_ops(&name, &ops).map(|_| ())
+                    } else {
+                        broker.alter_topic_configs(&name, &ops)
+                    };
+                    run.map_err(|e| (topic_error(&e), e.to_string()))
+                }),
+                RESOURCE_BROKER => Err((
+                    ErrorCode::InvalidRequest,
+                    "broker configs are set with holocrond flags, environment or config file".into(),
+                )),
+                other => Err((ErrorCode::InvalidRequest, format!("resource type {other} is not supported"))),
+            };
+            let mut resp = AlterConfigsResourceResponse::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name);
+            if let Err((code, message)) = outcome {
+                broker.metrics.observe_error("AlterConfigs", code);
+                resp.error_code = code.code();
+                resp.error_message = Some(StrBytes::from_string(message));
+            }
+            resp
+        })
+        .collect();
+    ResponseKind::AlterConfigs(AlterConfigsResponse::default().with_responses(responses))
+}
+
+/// The ops that turn the topic's overrides into exactly `configs`.
+fn replace_ops(
+    broker: &Broker,
+    topic: &str,
+    configs: &[kafka_protocol::messages::alter_configs_request::AlterableConfig],
+) -> Result<Vec<ConfigOp>, (ErrorCode, String)> {
+    let snapshot = broker.metadata.snapshot();
+    let current = snapshot
+        .topics
+        .get(topic)
+        .ok_or_else(|| (ErrorCode::UnknownTopicOrPartition, format!("topic {topic:?} does not exist")))?;
+    let mut ops: Vec<ConfigOp> = current
+        .configs
+        .keys()
+        .filter(|k| !configs.iter().any(|c| c.name.as_str() == k.as_str()))
+        .map(|k| ConfigOp::Delete(k.clone()))
+        .collect();
+    for c in configs {
+        match &c.value {
+            Some(v) => ops.push(ConfigOp::Set(c.name.to_string(), v.to_string())),
+            None => ops.push(ConfigOp::Delete(c.name.to_string())),
+        }
+    }
+    Ok(ops)
+}
