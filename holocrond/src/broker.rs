@@ -24,6 +24,8 @@ pub struct Broker {
     pub partitions: PartitionRegistry,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// Producer ids for InitProducerId.
+    pub producer_ids: crate::producer::ProducerIdAllocator,
     /// Fires once when the broker starts shutting down.
     pub shutdown: CancellationToken,
     /// When the broker started.
@@ -70,6 +72,7 @@ impl Broker {
         partitions.remove_strays(&topics).map_err(data_err)?;
         let broker = Broker {
             metrics: Metrics::new(),
+            producer_ids: Default::default(),
             config,
             metadata,
             partitions,

@@ -94,6 +94,9 @@ pub struct Args {
     /// Most client connections served at once [default: 10000].
     #[arg(long, env = "HOLOCRON_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Forget an idempotent producer after this long without writes, as Kafka's producer.id.expiration.ms [default: 86400000].
+    #[arg(long, env = "HOLOCRON_PRODUCER_ID_EXPIRATION_MS", value_name = "MS")]
+    pub producer_id_expiration_ms: Option<u64>,
     /// Log filter, e.g. info or holocrond=debug [default: info].
     #[arg(long, env = "HOLOCRON_LOG_LEVEL", value_name = "FILTER")]
     pub log_level: Option<String>,
@@ -119,6 +122,7 @@ struct FileConfig {
     retention_check_interval_ms: Option<u64>,
     max_request_bytes: Option<usize>,
     max_connections: Option<usize>,
+    producer_id_expiration_ms: Option<u64>,
     log_level: Option<String>,
 }
 
@@ -163,6 +167,8 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// Connection limit.
     pub max_connections: usize,
+    /// Idle time after which producer state is forgotten.
+    pub producer_id_expiration: Duration,
     /// tracing filter.
     pub log_level: String,
 }
@@ -350,6 +356,11 @@ fn merge(a: Args, f: FileConfig) -> Result<Config, ConfigError> {
             .or(f.max_connections)
             .unwrap_or(10_000)
             .max(1),
+        producer_id_expiration: Duration::from_millis(
+            a.producer_id_expiration_ms
+                .or(f.producer_id_expiration_ms)
+                .unwrap_or(86_400_000),
+        ),
         log_level: a.log_level.or(f.log_level).unwrap_or_else(|| "info".into()),
     })
 }

@@ -13,6 +13,7 @@ pub mod log;
 pub mod metrics;
 pub mod net;
 pub mod partition;
+pub mod producer;
 pub mod server;
 
 mod run;

@@ -28,6 +28,8 @@ pub enum RunError {
 
 /// How often partitions are checked for age-based rolls and interval flushes.
 const TICK: Duration = Duration::from_millis(100);
+/// How often producer state is snapshotted (bounding the replay at start).
+const PRODUCER_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Runs the broker until SIGINT/SIGTERM or until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunError> {
@@ -102,6 +104,7 @@ async fn maintain(broker: Arc<Broker>) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_retention = std::time::Instant::now();
+    let mut last_snapshot = std::time::Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -111,12 +114,22 @@ async fn maintain(broker: Arc<Broker>) {
         if run_retention {
             last_retention = std::time::Instant::now();
         }
+        let run_snapshots = last_snapshot.elapsed() >= PRODUCER_SNAPSHOT_INTERVAL;
+        if run_snapshots {
+            last_snapshot = std::time::Instant::now();
+        }
+        let expiration = broker.config.producer_id_expiration.as_millis() as i64;
         let b = broker.clone();
         let work = tokio::task::spawn_blocking(move || {
             let now = now_ms();
             for p in b.partitions.all() {
                 if let Err(e) = p.tick(now) {
                     tracing::error!(partition = %p.id(), error = %e, "segment roll or flush failed");
+                }
+                if run_snapshots {
+                    if let Err(e) = p.snapshot_producers(now, expiration) {
+                        tracing::warn!(partition = %p.id(), error = %e, "cannot write producer snapshot");
+                    }
                 }
                 if run_retention {
                     match p.apply_retention(now) {

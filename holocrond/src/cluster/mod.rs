@@ -200,6 +200,14 @@ impl MetadataStore {
         })
     }
 
+    /// Reserves `count` producer ids; returns the first.
+    pub fn reserve_producer_ids(&self, count: i64) -> Result<i64, TopicError> {
+        self.change(|state| {
+            let start = state.next_producer_id;
+            Ok((MetadataCommand::ReserveProducerIds { start, count }, start))
+        })
+    }
+
     /// Computes a topic's new overrides from config ops, validating them.
     pub fn check_config_ops(
         &self,

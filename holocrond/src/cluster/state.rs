@@ -49,6 +49,13 @@ pub enum MetadataCommand {
         /// New total.
         count: i32,
     },
+    /// A block of producer ids reserved for one broker.
+    ReserveProducerIds {
+        /// First id of the block.
+        start: i64,
+        /// Number of ids.
+        count: i64,
+    },
     /// Config overrides replaced.
     SetTopicConfigs {
         /// Name.
@@ -65,6 +72,8 @@ pub struct MetadataState {
     pub cluster_id: Option<String>,
     /// Topics by name.
     pub topics: BTreeMap<String, TopicMeta>,
+    /// First producer id not yet reserved.
+    pub next_producer_id: i64,
 }
 
 impl MetadataState {
@@ -86,6 +95,9 @@ impl MetadataState {
                 if let Some(t) = self.topics.get_mut(name) {
                     t.partitions = (*count).max(t.partitions);
                 }
+            }
+            MetadataCommand::ReserveProducerIds { start, count } => {
+                self.next_producer_id = self.next_producer_id.max(start.saturating_add(*count));
             }
             MetadataCommand::SetTopicConfigs { name, configs } => {
                 if let Some(t) = self.topics.get_mut(name) {

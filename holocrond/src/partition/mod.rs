@@ -17,12 +17,39 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use holocron_proto::batch::Batches;
+use holocron_proto::batch::{BatchView, Batches};
 use parking_lot::RwLock;
 use tokio::sync::{watch, Notify};
 use uuid::Uuid;
 
-use crate::log::{AppendInfo, Durability, FlushPolicy, Log, LogConfig, LogError, RetentionOutcome};
+use crate::log::{Durability, FlushPolicy, Log, LogConfig, LogError, RetentionOutcome};
+use crate::producer::state::ProducerBatch;
+use crate::producer::{snapshot, Check, ProducerStateTable, SequenceError};
+
+/// Where an appended batch went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Its first offset.
+    pub base_offset: u64,
+    /// Its last offset.
+    pub last_offset: u64,
+    /// Whether it was a retry of a batch already stored (nothing was written).
+    pub duplicate: bool,
+}
+
+/// Why a batch was not appended.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// The log refused it (validation, size, storage).
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// The idempotent producer's sequence or epoch does not fit.
+    #[error(transparent)]
+    Sequence(#[from] SequenceError),
+    /// Transactional batches need the transaction coordinator (not yet built).
+    #[error("transactional batches are not supported yet")]
+    Transactional,
+}
 
 /// A topic partition's name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -55,7 +82,12 @@ pub struct FetchedData {
 pub struct Partition {
     id: TopicPartition,
     topic_id: Uuid,
+    dir: std::path::PathBuf,
     log: RwLock<Log>,
+    /// Idempotent producers; locked after `log` (never the other way round).
+    producers: parking_lot::Mutex<ProducerStateTable>,
+    /// Log end when the producer snapshot was last written.
+    snapshot_at: std::sync::atomic::AtomicU64,
     durability: Arc<Durability>,
     /// The high watermark; every change wakes waiting producers and fetchers.
     hwm: watch::Sender<u64>,
@@ -76,11 +108,16 @@ impl Partition {
         let log = Log::open(dir, config)?;
         let durability = log.durability();
         let end = log.log_end_offset();
+        let (from, mut producers) = snapshot::load(dir, end).unwrap_or_default();
+        replay_producers(&log, from.max(log.log_start_offset()), &mut producers)?;
         let (hwm, _) = watch::channel(end);
         Ok(Arc::new(Partition {
             id,
             topic_id,
+            dir: dir.to_owned(),
             log: RwLock::new(log),
+            producers: parking_lot::Mutex::new(producers),
+            snapshot_at: std::sync::atomic::AtomicU64::new(from),
             durability,
             hwm,
             dirty: Notify::new(),
@@ -99,32 +136,90 @@ impl Partition {
         self.topic_id
     }
 
-    /// Appends one validated batch. The result says where it went; whether it
-    /// is committed yet is [`Partition::wait_committed`]'s business.
+    /// Appends one batch (whole RecordBatch v2 bytes), applying the
+    /// idempotent producer's rules. The result says where it went; whether
+    /// it is committed yet is [`Partition::wait_committed`]'s business.
     pub fn append(
         &self,
         batch: &mut [u8],
         leader_epoch: i32,
         now_ms: i64,
-    ) -> Result<AppendInfo, LogError> {
+    ) -> Result<Appended, AppendError> {
         if self.poisoned.load(Ordering::Acquire) {
-            return Err(LogError::Poisoned);
+            return Err(LogError::Poisoned.into());
         }
-        let info = {
+        let producer = producer_batch(batch)?;
+        let appended = {
             let mut log = self.log.write();
+            let mut producers = self.producers.lock();
+            if let Some(pb) = &producer {
+                if let Check::Duplicate {
+                    first_offset,
+                    last_offset,
+                } = producers.check(pb)?
+                {
+                    if BatchView::new(batch).is_some_and(|v| v.crc_ok()) {
+                        return Ok(Appended {
+                            base_offset: first_offset,
+                            last_offset,
+                            duplicate: true,
+                        });
+                    }
+                }
+            }
             let info = log.append(batch, leader_epoch, now_ms)?;
+            if let Some(pb) = &producer {
+                producers.record(
+                    pb,
+                    info.base_offset,
+                    info.last_offset,
+                    info.max_timestamp,
+                    now_ms,
+                );
+            }
+            drop(producers);
             if !self.fsync_each_append.load(Ordering::Relaxed) {
                 // Without fsync the log end is the commit point; publish under
                 // the lock so the high watermark never goes backwards.
                 self.hwm
                     .send_if_modified(|h| advance(h, info.last_offset + 1));
             }
-            info
+            Appended {
+                base_offset: info.base_offset,
+                last_offset: info.last_offset,
+                duplicate: false,
+            }
         };
         if self.fsync_each_append.load(Ordering::Relaxed) {
             self.dirty.notify_one();
         }
-        Ok(info)
+        Ok(appended)
+    }
+
+    /// The idempotent producers this partition knows.
+    pub fn producers(&self) -> ProducerStateTable {
+        self.producers.lock().clone()
+    }
+
+    /// Writes a producer snapshot if writes happened since the last one
+    /// (bounding the replay at the next start), after expiring idle producers.
+    pub fn snapshot_producers(
+        &self,
+        now_ms: i64,
+        expiration_ms: i64,
+    ) -> Result<(), snapshot::SnapshotError> {
+        let (end, table) = {
+            let log = self.log.read();
+            let mut producers = self.producers.lock();
+            producers.expire(now_ms, expiration_ms);
+            (log.log_end_offset(), producers.clone())
+        };
+        if end == self.snapshot_at.load(Ordering::Relaxed) || table.is_empty() {
+            return Ok(());
+        }
+        snapshot::write(&self.dir, end, &table)?;
+        self.snapshot_at.store(end, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Waits until everything before `end` is committed (high watermark >= end).
@@ -318,6 +413,9 @@ impl Partition {
     /// Closes the log cleanly once no one else holds the partition (the
     /// flusher lets go when shutdown fires); otherwise only flushes it.
     pub fn close(mut this: Arc<Partition>) -> Result<(), LogError> {
+        if let Err(e) = this.snapshot_producers(0, i64::MAX) {
+            tracing::warn!(partition = %this.id, error = %e, "cannot write producer snapshot");
+        }
         for _ in 0..50 {
             match Arc::try_unwrap(this) {
                 Ok(p) => return p.log.into_inner().close(),
@@ -332,6 +430,63 @@ impl Partition {
     pub fn flush(&self) -> Result<(), LogError> {
         self.log.write().flush()
     }
+}
+
+/// The producer fields of an idempotent batch; None for a plain one.
+fn producer_batch(batch: &[u8]) -> Result<Option<ProducerBatch>, AppendError> {
+    let Some(view) = BatchView::new(batch) else {
+        return Ok(None); // the log refuses it with a precise reason
+    };
+    if view.producer_id() < 0 {
+        return Ok(None);
+    }
+    if view.is_transactional() {
+        return Err(AppendError::Transactional);
+    }
+    Ok(Some(ProducerBatch {
+        producer_id: view.producer_id(),
+        epoch: view.producer_epoch(),
+        first_seq: view.base_sequence(),
+        record_count: view.record_count(),
+    }))
+}
+
+/// Rebuilds producer state from the batches stored from `from` on.
+fn replay_producers(log: &Log, from: u64, table: &mut ProducerStateTable) -> Result<(), LogError> {
+    let end = log.log_end_offset();
+    let mut offset = from;
+    while offset < end {
+        let read = log.read(offset, 4 << 20)?;
+        if read.bytes.is_empty() {
+            break;
+        }
+        let before = offset;
+        for b in Batches::new(&read.bytes) {
+            let (Ok(base), Ok(last)) = (
+                u64::try_from(b.base_offset()),
+                u64::try_from(b.last_offset()),
+            ) else {
+                continue;
+            };
+            if last < offset {
+                continue;
+            }
+            if b.producer_id() >= 0 {
+                let pb = ProducerBatch {
+                    producer_id: b.producer_id(),
+                    epoch: b.producer_epoch(),
+                    first_seq: b.base_sequence(),
+                    record_count: b.record_count(),
+                };
+                table.record(&pb, base, last, b.max_timestamp(), b.max_timestamp());
+            }
+            offset = last + 1;
+        }
+        if offset == before {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn advance(current: &mut u64, to: u64) -> bool {

@@ -5,6 +5,8 @@ pub use holocron_proto::errors::ErrorCode;
 use crate::cluster::topic_name::TopicNameError;
 use crate::cluster::TopicError;
 use crate::log::LogError;
+use crate::partition::AppendError;
+use crate::producer::SequenceError;
 
 /// The Kafka error for a log failure.
 pub fn log_error(e: &LogError) -> ErrorCode {
@@ -14,6 +16,18 @@ pub fn log_error(e: &LogError) -> ErrorCode {
         LogError::BatchTooLarge { .. } => ErrorCode::MessageTooLarge,
         LogError::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
         _ => ErrorCode::KafkaStorageError,
+    }
+}
+
+/// The Kafka error for a refused append.
+pub fn append_error(e: &AppendError) -> ErrorCode {
+    match e {
+        AppendError::Log(e) => log_error(e),
+        AppendError::Sequence(SequenceError::Fenced { .. }) => ErrorCode::InvalidProducerEpoch,
+        AppendError::Sequence(SequenceError::OutOfOrder { .. }) => {
+            ErrorCode::OutOfOrderSequenceNumber
+        }
+        AppendError::Transactional => ErrorCode::TransactionalIdAuthorizationFailed,
     }
 }
 

@@ -15,9 +15,11 @@ mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
 mod describe_log_dirs;
+mod describe_producers;
 pub mod errors;
 mod fetch;
 mod incremental_alter_configs;
+mod init_producer_id;
 mod list_offsets;
 mod metadata;
 mod produce;
@@ -94,6 +96,8 @@ pub fn api_table() -> &'static ApiVersionTable {
             r(ApiKey::DeleteRecords, delete_records::VERSIONS),
             r(ApiKey::DescribeLogDirs, describe_log_dirs::VERSIONS),
             r(ApiKey::AlterConfigs, alter_configs::VERSIONS),
+            r(ApiKey::InitProducerId, init_producer_id::VERSIONS),
+            r(ApiKey::DescribeProducers, describe_producers::VERSIONS),
         ])
     })
 }
@@ -114,6 +118,8 @@ fn api_name(key: ApiKey) -> &'static str {
         ApiKey::DeleteRecords => "DeleteRecords",
         ApiKey::DescribeLogDirs => "DescribeLogDirs",
         ApiKey::AlterConfigs => "AlterConfigs",
+        ApiKey::InitProducerId => "InitProducerId",
+        ApiKey::DescribeProducers => "DescribeProducers",
         _ => "Other",
     }
 }
@@ -169,6 +175,8 @@ pub fn dispatch(broker: &Arc<Broker>, ctx: &Arc<ConnContext>, frame: Bytes) -> D
         RequestKind::DeleteRecords(r) => ready(delete_records::handle(&b, r, version)),
         RequestKind::DescribeLogDirs(r) => ready(describe_log_dirs::handle(&b, r, version)),
         RequestKind::AlterConfigs(r) => ready(alter_configs::handle(&b, r, version)),
+        RequestKind::InitProducerId(r) => ready(init_producer_id::handle(&b, r, version)),
+        RequestKind::DescribeProducers(r) => ready(describe_producers::handle(&b, r, version)),
         _ => return Dispatch::Close(format!("no handler for API {api:?}")),
     };
     let name = api_name(api);

@@ -12,7 +12,7 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
 
-use super::errors::{log_error, ErrorCode};
+use super::errors::{append_error, log_error, ErrorCode};
 use super::Reply;
 use crate::broker::{now_ms, Broker};
 use crate::partition::Partition;
@@ -178,8 +178,10 @@ fn append(
     let mut batch = records.to_vec();
     let info = partition
         .append(&mut batch, 0, now)
-        .map_err(|e| (log_error(&e), e.to_string()))?;
-    broker.metrics.produce_bytes.inc_by(batch.len() as u64);
+        .map_err(|e| (append_error(&e), e.to_string()))?;
+    if !info.duplicate {
+        broker.metrics.produce_bytes.inc_by(batch.len() as u64);
+    }
     Ok(Appended {
         base_offset: info.base_offset,
         last_offset: info.last_offset,
