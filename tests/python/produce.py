@@ -9,7 +9,9 @@ report arrives, one line "<partition> <offset> <value>", flushed after every
 poll: a reader sees every acknowledgement the broker gave, even if the
 broker is killed mid-run.
 
-Stops after --records records or --max-seconds, whichever comes first, then
+Sends at most --rate records per second if given (so that a test can act
+while the load is still running). Stops after --records records or
+--max-seconds, whichever comes first, then
 waits (bounded) for outstanding delivery reports. By default any delivery
 error fails the run; with --allow-errors (the crash test, whose broker is
 killed under it) errors are only counted.
@@ -28,6 +30,7 @@ def main():
     p.add_argument("--run", default="r1", help="run label, the value prefix")
     p.add_argument("--keys", type=int, default=1000)
     p.add_argument("--max-seconds", type=float, default=60)
+    p.add_argument("--rate", type=float, default=0, help="records per second at most; 0: no limit")
     p.add_argument("--acks-file", help="append '<partition> <offset> <value>' per ack")
     p.add_argument("--allow-errors", action="store_true")
     p.add_argument(
@@ -62,6 +65,9 @@ def main():
     sent = 0
     try:
         while sent < args.records and not budget.expired():
+            if args.rate and sent > args.rate * (time.monotonic() - started):
+                prod.poll(0.005)
+                continue
             value = f"{args.run}:{sent:09d}".encode()
             try:
                 prod.produce(

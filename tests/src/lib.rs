@@ -8,6 +8,8 @@
 //!   (never left behind), with its log printed when a test fails;
 //! - [`process`]: running commands (Python client scripts, kcat) with a time
 //!   limit and captured output;
+//! - [`records`]: reading the producer's acknowledgement log and topic dumps
+//!   written by the Python scripts, and the durability checks on them;
 //! - [`tools`]: where the binaries, the Python scripts and kcat are, and
 //!   helpers to run them.
 //!
@@ -17,6 +19,7 @@
 
 pub mod broker;
 pub mod process;
+pub mod records;
 pub mod tools;
 
 pub use broker::{Broker, BrokerOpts, Stopped};
