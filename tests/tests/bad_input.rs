@@ -82,10 +82,13 @@ impl Setup {
         self.end += 1;
     }
 
-    /// Produces `records` as they are; returns the partition error code.
+    /// Produces `records` as they are; returns the partition error code and
+    /// the broker's error message (for failure messages).
     #[track_caller]
-    fn produce_error(&mut self, records: Bytes) -> i16 {
-        self.conn().produce_raw(TOPIC, 0, records).error_code
+    fn produce_error(&mut self, records: Bytes) -> (i16, String) {
+        let resp = self.conn().produce_raw(TOPIC, 0, records);
+        let message = resp.error_message.as_ref().map(|m| m.to_string());
+        (resp.error_code, format!("error message {message:?}"))
     }
 }
 
@@ -261,8 +264,8 @@ fn produce_with_corrupt_crc_is_corrupt_message() {
     let mut bad = BytesMut::from(&batch(&["one", "two", "three"])[..]);
     let last = bad.len() - 1;
     bad[last] ^= 0x55; // inside the last record: covered by the CRC
-    let code = s.produce_error(bad.freeze());
-    assert_eq!(code, CORRUPT_MESSAGE, "a batch with a wrong CRC");
+    let (code, message) = s.produce_error(bad.freeze());
+    assert_eq!(code, CORRUPT_MESSAGE, "a batch with a wrong CRC: {message}");
     s.assert_healthy("a corrupt CRC");
 }
 
@@ -283,10 +286,11 @@ fn produce_with_lying_batch_length_is_rejected() {
     ] {
         let mut bad = BytesMut::from(&good[..]);
         bad[layout::BATCH_LENGTH..layout::BATCH_LENGTH + 4].copy_from_slice(&lie.to_be_bytes());
-        let code = s.produce_error(bad.freeze());
+        let (code, message) = s.produce_error(bad.freeze());
         assert!(
             [CORRUPT_MESSAGE, INVALID_RECORD].contains(&code),
-            "{what}: error code {code}, expected CORRUPT_MESSAGE (2) or INVALID_RECORD (87)"
+            "{what}: error code {code} ({message}), expected CORRUPT_MESSAGE (2) or \
+             INVALID_RECORD (87)"
         );
         s.assert_healthy(what);
     }
@@ -296,19 +300,23 @@ fn produce_with_lying_batch_length_is_rejected() {
 fn produce_with_inconsistent_counts_is_rejected() {
     let mut s = setup();
     let good = batch(&["one", "two", "three"]);
-    for (what, field, delta) in [
-        ("recordsCount too high", layout::RECORDS_COUNT, 1),
-        ("recordsCount too low", layout::RECORDS_COUNT, -1),
-        ("lastOffsetDelta too high", layout::LAST_OFFSET_DELTA, 3),
+    let (count, delta) = (layout::RECORDS_COUNT, layout::LAST_OFFSET_DELTA);
+    for (what, changes) in [
+        ("recordsCount too high", &[(count, 1)][..]),
+        ("recordsCount too low", &[(count, -1)][..]),
+        ("lastOffsetDelta too high", &[(delta, 3)][..]),
     ] {
         let mut bad = good.to_vec();
-        let old = i32::from_be_bytes(bad[field..field + 4].try_into().expect("4 bytes"));
-        bad[field..field + 4].copy_from_slice(&(old + delta).to_be_bytes());
+        for &(field, change) in changes {
+            let old = i32::from_be_bytes(bad[field..field + 4].try_into().expect("4 bytes"));
+            bad[field..field + 4].copy_from_slice(&(old + change).to_be_bytes());
+        }
         fix_crc(&mut bad); // the CRC is right: only the content lies
-        let code = s.produce_error(Bytes::from(bad));
+        let (code, message) = s.produce_error(Bytes::from(bad));
         assert!(
             [CORRUPT_MESSAGE, INVALID_RECORD].contains(&code),
-            "{what}: error code {code}, expected CORRUPT_MESSAGE (2) or INVALID_RECORD (87)"
+            "{what}: error code {code} ({message}), expected CORRUPT_MESSAGE (2) or \
+             INVALID_RECORD (87)"
         );
         s.assert_healthy(what);
     }
@@ -319,7 +327,7 @@ fn produce_with_wrong_magic_is_rejected() {
     let mut s = setup();
     let mut bad = batch(&["one"]).to_vec();
     bad[layout::MAGIC] = 1;
-    let code = s.produce_error(Bytes::from(bad));
+    let (code, message) = s.produce_error(Bytes::from(bad));
     assert!(
         [
             CORRUPT_MESSAGE,
@@ -327,23 +335,25 @@ fn produce_with_wrong_magic_is_rejected() {
             INVALID_RECORD
         ]
         .contains(&code),
-        "magic 1: error code {code}, expected 2, 43 or 87"
+        "magic 1: error code {code} ({message}), expected 2, 43 or 87"
     );
     s.assert_healthy("magic 1");
 }
 
 #[test]
 fn a_good_batch_followed_by_a_corrupt_one_stores_neither() {
+    // Produce v3+ carries exactly one batch per partition (Kafka answers
+    // INVALID_RECORD otherwise); either way the good batch must not be stored.
     let mut s = setup();
     let mut records = BytesMut::from(&batch(&["good", "batch"])[..]);
     let mut corrupt = batch(&["corrupt"]).to_vec();
     let last = corrupt.len() - 1;
     corrupt[last] ^= 0xff;
     records.extend_from_slice(&corrupt);
-    let code = s.produce_error(records.freeze());
+    let (code, message) = s.produce_error(records.freeze());
     assert!(
         [CORRUPT_MESSAGE, INVALID_RECORD].contains(&code),
-        "error code {code}, expected CORRUPT_MESSAGE (2) or INVALID_RECORD (87)"
+        "error code {code} ({message}), expected CORRUPT_MESSAGE (2) or INVALID_RECORD (87)"
     );
     s.assert_healthy("a good batch then a corrupt one");
 }
@@ -354,4 +364,26 @@ fn produce_to_a_partition_that_does_not_exist() {
     let resp = s.conn().produce_raw(TOPIC, 7, batch(&["nowhere"]));
     assert_eq!(resp.error_code, UNKNOWN_TOPIC_OR_PARTITION, "{resp:?}");
     s.assert_healthy("partition 7 of a 1-partition topic");
+}
+
+/// recordsCount and lastOffsetDelta agree with each other (2 records) but
+/// the batch holds 3. Stored as is, its third record would carry the offset
+/// the broker gives the next batch's first record. Kafka walks the records
+/// and rejects such a batch; so must we, even without decoding values.
+#[test]
+fn produce_whose_record_count_lies_consistently_is_rejected() {
+    let mut s = setup();
+    let mut bad = batch(&["one", "two", "three"]).to_vec();
+    for field in [layout::RECORDS_COUNT, layout::LAST_OFFSET_DELTA] {
+        let old = i32::from_be_bytes(bad[field..field + 4].try_into().expect("4 bytes"));
+        bad[field..field + 4].copy_from_slice(&(old - 1).to_be_bytes());
+    }
+    fix_crc(&mut bad);
+    let (code, message) = s.produce_error(Bytes::from(bad));
+    assert!(
+        [CORRUPT_MESSAGE, INVALID_RECORD].contains(&code),
+        "a batch claiming 2 records that holds 3: error code {code} ({message}), expected \
+         CORRUPT_MESSAGE (2) or INVALID_RECORD (87)"
+    );
+    s.assert_healthy("a batch whose record count lies consistently");
 }

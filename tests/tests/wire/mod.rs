@@ -340,7 +340,9 @@ pub fn batch(values: &[&str]) -> Bytes {
             producer_epoch: -1,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: -1,
+            // kafka-protocol starts a new batch whenever offset - sequence
+            // changes; this keeps one batch with baseSequence -1.
+            sequence: i as i32 - 1,
             timestamp: now + i as i64,
             key: Some(Bytes::from(format!("key-{i}"))),
             value: Some(Bytes::from(v.to_string())),
@@ -357,6 +359,12 @@ pub fn batch(values: &[&str]) -> Bytes {
         },
     )
     .expect("encode batch");
+    let length = i32::from_be_bytes(buf[8..12].try_into().expect("4 bytes"));
+    assert_eq!(
+        length as usize + 12,
+        buf.len(),
+        "the records must form one batch"
+    );
     buf.freeze()
 }
 
