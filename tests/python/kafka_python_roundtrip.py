@@ -36,7 +36,7 @@ def wait_for_topic(admin, topic, partitions, present=True, seconds=30):
                 t is not None
                 and t.get("error_code", 0) == 0
                 and len(t.get("partitions", [])) == partitions
-                and all(p.get("leader", -1) >= 0 for p in t["partitions"])
+                and all(p.get("leader_id", p.get("leader", -1)) >= 0 for p in t["partitions"])
             )
         else:
             ok = topic not in admin.list_topics()
@@ -80,10 +80,13 @@ def main():
         except TopicAlreadyExistsError:
             pass
 
+        times_problems = offsets_for_times_problems(args, produced, by_partition)
+
         admin.delete_topics([args.topic], timeout_ms=TIMEOUT_MS)
         wait_for_topic(admin, args.topic, args.partitions, present=False)
     finally:
         admin.close()
+    check(not times_problems, "offsets_for_times: " + "; ".join(times_problems))
 
     return {
         "client": "kafka-python",
@@ -182,7 +185,21 @@ def read_back(args, deadline, produced, by_partition):
                     f"ts {ts} (create time), read offset {m.offset} {m.key!r}="
                     f"{(m.value or b'')[:16]!r}… ts {m.timestamp} type {m.timestamp_type}",
                 )
-        # offsets_for_times: each partition's middle record by its timestamp.
+    finally:
+        cons.close()
+
+
+def offsets_for_times_problems(args, produced, by_partition):
+    """Each partition's middle record looked up by its timestamp; returns
+    the wrong answers (empty when all are right)."""
+    cons = KafkaConsumer(
+        bootstrap_servers=args.bootstrap,
+        client_id="holocron-e2e-times",
+        group_id=None,
+        enable_auto_commit=False,
+        request_timeout_ms=TIMEOUT_MS,
+    )
+    try:
         queries, want = {}, {}
         for part, entries in by_partition.items():
             if entries:
@@ -191,13 +208,14 @@ def read_back(args, deadline, produced, by_partition):
                 queries[tp] = produced[mid_seq][2]
                 want[tp] = mid_offset
         found = cons.offsets_for_times(queries, timeout_ms=TIMEOUT_MS)
+        problems = []
         for tp, offset in want.items():
-            got_offset = found[tp].offset if found.get(tp) else None
-            check(
-                got_offset == offset,
-                f"offsets_for_times partition {tp.partition} ts {queries[tp]}: "
-                f"got {got_offset}, expected {offset}",
-            )
+            got = found[tp].offset if found.get(tp) else None
+            if got != offset:
+                problems.append(
+                    f"partition {tp.partition} ts {queries[tp]}: got {got}, expected {offset}"
+                )
+        return problems
     finally:
         cons.close()
 
