@@ -117,6 +117,11 @@ fn kill9_under_acks_all_load_loses_no_acknowledged_record() {
         stored.len(),
         acked.len()
     );
+    eprintln!(
+        "crash test: {} records stored after the restart, {} acknowledged",
+        stored.len(),
+        acked.len()
+    );
     let problems = check_acked_durable(&acked, &stored);
     assert!(
         problems.is_empty(),
