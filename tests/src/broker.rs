@@ -233,6 +233,16 @@ impl Broker {
         }
     }
 
+    /// Panics if the broker log shows a panic (a task may panic without
+    /// the process dying, e.g. one connection's handler).
+    #[track_caller]
+    pub fn assert_no_panics(&self) {
+        let log = self.log();
+        if let Some(line) = log.lines().find(|l| l.contains("panicked")) {
+            panic!("the broker panicked: {line}\n{}", self.log_tail());
+        }
+    }
+
     /// The last lines of the broker log.
     pub fn log_tail(&self) -> String {
         let log = self.log();
@@ -287,6 +297,8 @@ impl Broker {
             }
         }
         cmd.args(&self.opts.extra_args);
+        // Plain log lines in broker.log (tracing-subscriber honours NO_COLOR).
+        cmd.env("NO_COLOR", "1");
         cmd.envs(self.opts.env.iter().map(|(k, v)| (k, v)));
         cmd
     }

@@ -58,6 +58,7 @@ impl Setup {
     #[track_caller]
     fn assert_healthy(&mut self, what: &str) {
         assert!(self.broker.is_running(), "{what}: the broker died");
+        self.broker.assert_no_panics();
         self.bystander.check_api_versions();
         let mut conn = self.conn();
         conn.check_api_versions();

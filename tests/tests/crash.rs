@@ -156,4 +156,5 @@ fn kill9_under_acks_all_load_loses_no_acknowledged_record() {
         "after producing on the recovered log:\n{}",
         problems.join("\n")
     );
+    broker.assert_no_panics();
 }

@@ -112,3 +112,27 @@ fn settings_from_the_environment() {
         "{stopped:?}"
     );
 }
+
+#[test]
+fn metrics_listener_serves_prometheus_text() {
+    use std::io::{Read, Write};
+    let broker = Broker::start();
+    let mut stream = std::net::TcpStream::connect(broker.metrics_addr()).expect("connect metrics");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "metrics answer: {}",
+        response.lines().next().unwrap_or_default()
+    );
+    assert!(
+        response.contains("# TYPE"),
+        "no Prometheus text in: {response}"
+    );
+}

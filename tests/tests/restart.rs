@@ -104,4 +104,5 @@ fn graceful_restart_keeps_every_record_identical() {
         "after more produce:\n{}",
         problems.join("\n")
     );
+    broker.assert_no_panics();
 }
