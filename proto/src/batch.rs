@@ -148,6 +148,19 @@ impl<'a> Iterator for Batches<'a> {
     }
 }
 
+/// The first record of a whole batch whose timestamp is at or after `ts`,
+/// as (offset, timestamp). This decodes (and decompresses) the records, so
+/// it is for lookups such as ListOffsets by timestamp, never the produce or
+/// fetch path. None if no record qualifies or the batch does not decode.
+pub fn first_record_at_or_after(batch: &bytes::Bytes, ts: i64) -> Option<(i64, i64)> {
+    let mut buf = batch.clone();
+    let set = kafka_protocol::records::RecordBatchDecoder::decode(&mut buf).ok()?;
+    set.records
+        .into_iter()
+        .find(|r| r.timestamp >= ts)
+        .map(|r| (r.offset, r.timestamp))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,7 +102,51 @@ pub(crate) fn validate(batch: &[u8], max_bytes: u32) -> Result<BatchHeader, LogE
         return Err(LogError::invalid(InvalidBatchReason::LengthMismatch));
     }
     check_crc(batch, header.crc)?;
+    check_uncompressed_records(batch)?;
     Ok(header)
+}
+
+/// For an uncompressed batch, checks that `recordCount` records, each
+/// skipped by its length prefix alone (no field is decoded), fill the batch
+/// exactly — so a batch cannot claim fewer offsets than it holds. A
+/// compressed batch's records are not visible without decompressing, which
+/// the append path never does; its count is trusted (DESIGN.md §3).
+fn check_uncompressed_records(batch: &[u8]) -> Result<(), LogError> {
+    const HEADER: usize = 61;
+    let attributes = i16::from_be_bytes(array_at(batch, 21));
+    if attributes & 0x07 != 0 {
+        return Ok(());
+    }
+    let count = i32_at(batch, 57);
+    let mut at = HEADER;
+    for _ in 0..count {
+        let (len, used) = read_varint(&batch[at.min(batch.len())..])
+            .ok_or(LogError::invalid(InvalidBatchReason::RecordsMismatch))?;
+        let len = usize::try_from(len)
+            .map_err(|_| LogError::invalid(InvalidBatchReason::RecordsMismatch))?;
+        at = at
+            .checked_add(used + len)
+            .filter(|end| *end <= batch.len())
+            .ok_or(LogError::invalid(InvalidBatchReason::RecordsMismatch))?;
+    }
+    if at == batch.len() {
+        Ok(())
+    } else {
+        Err(LogError::invalid(InvalidBatchReason::RecordsMismatch))
+    }
+}
+
+/// A zigzag varint (as record lengths are encoded): value and bytes used.
+fn read_varint(buf: &[u8]) -> Option<(i64, usize)> {
+    let mut raw: u64 = 0;
+    for (i, b) in buf.iter().take(10).enumerate() {
+        raw |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            let value = (raw >> 1) as i64 ^ -((raw & 1) as i64);
+            return Some((value, i + 1));
+        }
+    }
+    None
 }
 
 /// Checks the CRC-32C of a whole batch against the one in its header.
@@ -139,6 +183,39 @@ pub(crate) mod testing {
 
     /// A batch of `record_count` records with `payload` filler bytes after
     /// the header, the given max timestamp, and a correct CRC.
+    /// Writes length prefixes so `body` holds `count` records exactly (their
+    /// contents stay filler bytes; the log only skips records by length).
+    fn frame_records(body: &mut [u8], count: usize) {
+        if count == 0 || body.len() < count {
+            return;
+        }
+        let share = body.len() / count;
+        let mut at = 0;
+        for i in 0..count {
+            let size = if i + 1 == count {
+                body.len() - at
+            } else {
+                share
+            };
+            // A zigzag varint of n takes 1 byte below 64, 2 below 8192, 3 below 2^20.
+            let prefix = if size <= 64 {
+                1
+            } else if size <= 8193 {
+                2
+            } else {
+                3
+            };
+            let len = (size - prefix) as u64;
+            let mut z = len << 1;
+            for k in 0..prefix {
+                let more = if k + 1 < prefix { 0x80 } else { 0 };
+                body[at + k] = (z & 0x7f) as u8 | more;
+                z >>= 7;
+            }
+            at += size;
+        }
+    }
+
     pub(crate) fn make_batch(record_count: u32, payload: usize, max_timestamp: i64) -> Vec<u8> {
         let mut b = vec![0u8; HEADER_LEN + payload];
         let batch_length = i32::try_from(b.len() - LOG_OVERHEAD).unwrap_or(i32::MAX);
@@ -152,6 +229,13 @@ pub(crate) mod testing {
         b[RECORD_COUNT..RECORD_COUNT + 4].copy_from_slice(&(record_count as i32).to_be_bytes());
         for (i, byte) in b[HEADER_LEN..].iter_mut().enumerate() {
             *byte = (i as u8).wrapping_mul(31).wrapping_add(record_count as u8);
+        }
+        frame_records(&mut b[HEADER_LEN..], record_count as usize);
+        if payload < record_count as usize {
+            // Too small to frame one record each: mark it gzip-compressed,
+            // whose records the log does not look into.
+            b[21] = 0;
+            b[22] = 1;
         }
         let crc = crc32c::crc32c(&b[CRC_START..]);
         b[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
@@ -218,6 +302,23 @@ mod tests {
             reason(&delta),
             Some(InvalidBatchReason::OffsetDeltaMismatch)
         );
+    }
+
+    #[test]
+    fn a_consistent_lie_about_the_record_count_is_refused() {
+        let mut b = make_batch(3, 90, 0);
+        assert!(validate(&b, u32::MAX).is_ok());
+        b[RECORD_COUNT..RECORD_COUNT + 4].copy_from_slice(&2i32.to_be_bytes());
+        b[LAST_OFFSET_DELTA..LAST_OFFSET_DELTA + 4].copy_from_slice(&1i32.to_be_bytes());
+        let crc = crc32c::crc32c(&b[CRC_START..]);
+        b[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
+        let err = validate(&b, u32::MAX).err();
+        assert!(matches!(
+            err,
+            Some(LogError::InvalidBatch {
+                reason: InvalidBatchReason::RecordsMismatch
+            })
+        ));
     }
 
     #[test]

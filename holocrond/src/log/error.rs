@@ -28,6 +28,9 @@ pub enum InvalidBatchReason {
     OffsetDeltaMismatch,
     /// The compression codec (attribute bits 0-2) is not one Kafka defines.
     BadCompression,
+    /// An uncompressed batch's records do not add up to `recordCount`
+    /// records filling the batch exactly.
+    RecordsMismatch,
     /// A stored batch's `baseOffset` is not the offset that follows the
     /// previous batch (only found when scanning a segment).
     OffsetDiscontinuity,
@@ -42,6 +45,7 @@ impl fmt::Display for InvalidBatchReason {
             Self::BadRecordCount => "recordCount is not positive",
             Self::OffsetDeltaMismatch => "lastOffsetDelta + 1 != recordCount",
             Self::BadCompression => "unknown compression codec",
+            Self::RecordsMismatch => "the records do not match recordCount",
             Self::OffsetDiscontinuity => "baseOffset does not follow the previous batch",
         })
     }

@@ -331,14 +331,28 @@ impl Partition {
         self.log.read().size_bytes()
     }
 
-    /// The earliest committed offset whose timestamp is >= `ts`, with that timestamp.
+    /// The earliest committed offset whose record timestamp is >= `ts`, with
+    /// that timestamp (Kafka's ListOffsets by timestamp). The time index finds
+    /// the batch; the batch's records are then looked at to find the record.
     pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(u64, i64)>, LogError> {
         let hwm = self.high_watermark();
-        Ok(self
-            .log
-            .read()
-            .offset_for_timestamp(ts)?
-            .filter(|(offset, _)| *offset < hwm))
+        let log = self.log.read();
+        let Some((base, _)) = log.offset_for_timestamp(ts)? else {
+            return Ok(None);
+        };
+        if base >= hwm {
+            return Ok(None);
+        }
+        let read = log.read(base, 1)?;
+        drop(log);
+        let Some(first) = Batches::new(&read.bytes).next() else {
+            return Ok(None);
+        };
+        let len = first.total_len().unwrap_or(0);
+        let exact = holocron_proto::batch::first_record_at_or_after(&read.bytes.slice(..len), ts)
+            .and_then(|(offset, t)| u64::try_from(offset).ok().map(|o| (o, t)));
+        // A batch whose records cannot be decoded is answered at its start.
+        Ok(Some(exact.unwrap_or((base, first.max_timestamp()))))
     }
 
     /// The largest timestamp among committed records, with its offset (ListOffsets MAX_TIMESTAMP).
