@@ -53,7 +53,7 @@ pub(super) fn handle(
                         broker
                             .metadata
                             .snapshot()
-                            .topic_by_id(uuid_of(&t.topic_id))
+                            .topic_by_id(t.topic_id)
                             .map(|m| m.name.clone())
                     })
                 })
@@ -95,10 +95,6 @@ pub(super) fn handle(
             .with_topics(topics)
             .with_cluster_authorized_operations(OPS_NOT_REQUESTED),
     )
-}
-
-fn uuid_of(id: &uuid::Uuid) -> uuid::Uuid {
-    *id
 }
 
 fn lookup_or_create(
