@@ -408,7 +408,9 @@ pub async fn start_positions(
     partitions: &[i32],
     spec: StartSpec,
 ) -> CtlResult<(BTreeMap<i32, i64>, BTreeMap<i32, i64>)> {
-    let view = client.metadata(Some(&[info.name.clone()])).await?;
+    let view = client
+        .metadata(Some(std::slice::from_ref(&info.name)))
+        .await?;
     let keys: Vec<(String, i32)> = partitions.iter().map(|p| (info.name.clone(), *p)).collect();
     let get = |m: &holocron_proto::client::OffsetAnswers, p: i32| -> CtlResult<i64> {
         match m.get(&(info.name.clone(), p)) {

@@ -272,7 +272,10 @@ pub fn record(
         producer_epoch: -1,
         timestamp_type: TimestampType::Creation,
         offset: index as i64,
-        sequence: -1,
+        // kafka-protocol starts a new batch whenever `offset - sequence`
+        // changes, and derives the base sequence from the first record:
+        // offset-1 keeps one batch with base sequence -1 (no idempotence).
+        sequence: index as i32 - 1,
         timestamp,
         key,
         value: Some(value),
@@ -404,6 +407,7 @@ pub async fn run(ctx: &Ctx, args: ProduceArgs) -> CtlResult {
             let mut chunk: Vec<Record> = recs[start..end].to_vec();
             for (i, r) in chunk.iter_mut().enumerate() {
                 r.offset = i as i64;
+                r.sequence = i as i32 - 1;
             }
             queues
                 .entry(*p)
@@ -502,7 +506,7 @@ mod tests {
             murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"),
             -58897971
         );
-        assert_eq!(murmur2(&[b'a', b'b', b'c']), 479470107);
+        assert_eq!(murmur2(b"abc"), 479470107);
     }
 
     #[test]
