@@ -2,6 +2,8 @@
 //! partition's leader or to a given broker.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +12,7 @@ use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::{Request, StrBytes};
 use tokio::sync::Mutex;
 
-use super::connection::Connection;
+use super::connection::{Connection, Stream};
 use super::error::ClientError;
 use crate::errors::{from_code, ErrorCode};
 
@@ -23,6 +25,20 @@ pub struct ClientConfig {
     pub client_id: String,
     /// Connect and request timeout.
     pub timeout: Duration,
+    /// How to open a byte stream to a broker; `None` is plain TCP. This is
+    /// the hook a TLS connector plugs into.
+    pub connector: Option<Arc<dyn Connector>>,
+}
+
+/// A future that opens a byte stream to a broker.
+pub type ConnectFuture = Pin<Box<dyn Future<Output = std::io::Result<Box<dyn Stream>>> + Send>>;
+
+/// Opens byte streams to brokers (e.g. TCP + a TLS handshake). The client
+/// applies its timeout around [`Connector::connect`] and negotiates API
+/// versions over the stream it returns.
+pub trait Connector: Send + Sync + std::fmt::Debug {
+    /// Opens a stream to `addr` (`HOST:PORT`).
+    fn connect(&self, addr: &str) -> ConnectFuture;
 }
 
 impl ClientConfig {
@@ -32,6 +48,7 @@ impl ClientConfig {
             bootstrap: bootstrap.into_iter().map(Into::into).collect(),
             client_id: "holocron".into(),
             timeout: Duration::from_secs(30),
+            connector: None,
         }
     }
 }
@@ -135,7 +152,23 @@ impl Client {
         if let Some(c) = self.conns.lock().await.get(addr) {
             return Ok(c.clone());
         }
-        let conn = Connection::connect(addr, &self.config.client_id, self.config.timeout).await?;
+        let timeout = self.config.timeout;
+        let conn = match &self.config.connector {
+            None => Connection::connect(addr, &self.config.client_id, timeout).await?,
+            Some(connector) => {
+                let stream = tokio::time::timeout(timeout, connector.connect(addr))
+                    .await
+                    .map_err(|_| ClientError::Timeout {
+                        what: format!("connecting to {addr}"),
+                        ms: timeout.as_millis() as u64,
+                    })?
+                    .map_err(|source| ClientError::Unreachable {
+                        addr: addr.to_owned(),
+                        source,
+                    })?;
+                Connection::over(addr, stream, &self.config.client_id, timeout).await?
+            }
+        };
         let conn = Arc::new(Mutex::new(conn));
         self.conns
             .lock()
@@ -212,6 +245,38 @@ impl Client {
             .ok_or_else(|| {
                 ClientError::NoBrokers(format!("broker {node_id} is not in the metadata"))
             })
+    }
+
+    /// Sends a request that gets no response (Produce with `acks=0`) to a
+    /// broker by node id.
+    pub async fn send_oneway_to<R: Request>(
+        &self,
+        node_id: i32,
+        req: R,
+    ) -> Result<(), ClientError> {
+        let addr = self.broker_addr(node_id).await?;
+        let conn = self.connection(&addr).await?;
+        let result = conn.lock().await.send_oneway(req).await;
+        if result.is_err() {
+            self.conns.lock().await.remove(&addr);
+        }
+        result
+    }
+
+    /// The version of `R` requests sent to the bootstrap broker: the highest
+    /// both sides speak. Callers need it where a message's fields differ by
+    /// version (e.g. OffsetFetch v8 batches groups).
+    pub async fn version_for<R: Request>(&self) -> Result<i16, ClientError> {
+        let conn = self.bootstrap_connection().await?;
+        let v = conn.lock().await.version_for::<R>();
+        v
+    }
+
+    /// Every API the bootstrap broker advertised, as `(api key, min, max)`.
+    pub async fn api_versions(&self) -> Result<Vec<(i16, i16, i16)>, ClientError> {
+        let conn = self.bootstrap_connection().await?;
+        let v = conn.lock().await.all_broker_versions();
+        Ok(v)
     }
 
     /// The negotiated version of an API on the bootstrap broker.

@@ -134,6 +134,37 @@ impl Connection {
         self.send_version(req, version).await
     }
 
+    /// Sends a request that gets no response (Produce with `acks=0`) at the
+    /// negotiated version: written and flushed, nothing is read back.
+    pub async fn send_oneway<R: Request>(&mut self, req: R) -> Result<(), ClientError> {
+        let version = self.version_for::<R>()?;
+        let buf = self.encode(req, version)?.0;
+        let timeout = self.timeout;
+        let addr = self.addr.clone();
+        let write = async {
+            self.stream.write_all(&buf).await?;
+            self.stream.flush().await
+        };
+        tokio::time::timeout(timeout, write)
+            .await
+            .map_err(|_| ClientError::Timeout {
+                what: format!("API {} request to {addr}", R::KEY),
+                ms: timeout.as_millis() as u64,
+            })?
+            .map_err(|source| ClientError::Unreachable { addr, source })
+    }
+
+    /// Every API the broker advertised, as `(api key, min, max)`, by key.
+    pub fn all_broker_versions(&self) -> Vec<(i16, i16, i16)> {
+        let mut v: Vec<_> = self
+            .versions
+            .iter()
+            .map(|(k, (min, max))| (*k, *min, *max))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
     /// Sends a request at a given version and waits for its response.
     pub async fn send_version<R: Request>(
         &mut self,
@@ -150,11 +181,9 @@ impl Connection {
             })?
     }
 
-    async fn round_trip<R: Request>(
-        &mut self,
-        req: R,
-        version: i16,
-    ) -> Result<R::Response, ClientError> {
+    /// Frames a request: size prefix, header, body. Returns the bytes and the
+    /// correlation id used.
+    fn encode<R: Request>(&mut self, req: R, version: i16) -> Result<(BytesMut, i32), ClientError> {
         let key = ApiKey::try_from(R::KEY)
             .map_err(|_| ClientError::Protocol(format!("unknown API key {}", R::KEY)))?;
         let correlation_id = self.next_correlation;
@@ -174,6 +203,17 @@ impl Connection {
         req.encode(&mut buf, version).map_err(encode_err)?;
         let size = (buf.len() - 4) as i32;
         buf[..4].copy_from_slice(&size.to_be_bytes());
+        Ok((buf, correlation_id))
+    }
+
+    async fn round_trip<R: Request>(
+        &mut self,
+        req: R,
+        version: i16,
+    ) -> Result<R::Response, ClientError> {
+        let key = ApiKey::try_from(R::KEY)
+            .map_err(|_| ClientError::Protocol(format!("unknown API key {}", R::KEY)))?;
+        let (buf, correlation_id) = self.encode(req, version)?;
         let io = |addr: &str, source| ClientError::Unreachable {
             addr: addr.to_owned(),
             source,

@@ -8,7 +8,12 @@
 mod cluster;
 mod connection;
 mod error;
+mod offsets;
 
-pub use cluster::{BrokerInfo, Client, ClientConfig, ClusterView, PartitionInfo, TopicInfo};
+pub use cluster::{
+    BrokerInfo, Client, ClientConfig, ClusterView, ConnectFuture, Connector, PartitionInfo,
+    TopicInfo,
+};
 pub use connection::{Connection, Stream};
 pub use error::ClientError;
+pub use offsets::{OffsetAnswers, OffsetSpec, PartitionOffset};

@@ -1,0 +1,130 @@
+//! Connection settings: `--brokers` / `HOLOCRON_BROKERS`, else the named or
+//! current profile, else `127.0.0.1:9092`; TLS flags override the profile's.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use holocron_proto::client::{Client, ClientConfig};
+
+use crate::cli::GlobalArgs;
+use crate::exit::{CtlError, CtlResult, ErrorClass};
+use crate::profile::{self, Profile};
+
+/// The default bootstrap address.
+pub const DEFAULT_BROKERS: &str = "127.0.0.1:9092";
+
+/// TLS settings, validated (the files exist).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    /// CA certificate.
+    pub ca: Option<PathBuf>,
+    /// Client certificate and key, for mTLS.
+    pub identity: Option<(PathBuf, PathBuf)>,
+    /// Server name to verify.
+    pub server_name: Option<String>,
+}
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Bootstrap addresses.
+    pub brokers: Vec<String>,
+    /// TLS, if enabled.
+    pub tls: Option<Tls>,
+    /// Connect and request timeout.
+    pub timeout: Duration,
+}
+
+/// Resolves the settings (reads the profile file if no brokers were given).
+pub fn resolve(global: &GlobalArgs) -> CtlResult<Settings> {
+    let mut chosen = Profile::default();
+    if global.brokers.is_empty() || global.profile.is_some() {
+        let path = profile::config_path(global.config.as_deref())?;
+        let file = profile::load(&path)?;
+        let name = global.profile.clone().or(file.current.clone());
+        if let Some(name) = name {
+            match file.profiles.get(&name) {
+                Some(p) => chosen = p.clone(),
+                None => {
+                    return Err(CtlError::new(
+                        ErrorClass::NotFound,
+                        format!("profile {name:?} is not in {}", path.display()),
+                    ))
+                }
+            }
+        }
+    }
+    let brokers = if !global.brokers.is_empty() {
+        global.brokers.clone()
+    } else if !chosen.brokers.is_empty() {
+        chosen.brokers.clone()
+    } else {
+        vec![DEFAULT_BROKERS.to_owned()]
+    };
+    let brokers: Vec<String> = brokers
+        .iter()
+        .map(|b| b.trim().to_owned())
+        .filter(|b| !b.is_empty())
+        .collect();
+    for b in &brokers {
+        let ok = b
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+        if !ok {
+            return Err(CtlError::usage(format!(
+                "bad broker address {b:?}: expected HOST:PORT"
+            )));
+        }
+    }
+    if brokers.is_empty() {
+        return Err(CtlError::usage("--brokers is empty"));
+    }
+    let t = &global.tls;
+    let enabled = t.tls || chosen.tls || t.tls_ca.is_some() || t.tls_cert.is_some();
+    let tls = if enabled {
+        let ca = t.tls_ca.clone().or(chosen.tls_ca);
+        let cert = t.tls_cert.clone().or(chosen.tls_cert);
+        let key = t.tls_key.clone().or(chosen.tls_key);
+        for f in [&ca, &cert, &key].into_iter().flatten() {
+            if !f.is_file() {
+                return Err(CtlError::usage(format!(
+                    "TLS file {} does not exist",
+                    f.display()
+                )));
+            }
+        }
+        let identity = match (cert, key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => return Err(CtlError::usage("--tls-cert and --tls-key go together")),
+        };
+        Some(Tls {
+            ca,
+            identity,
+            server_name: t.tls_server_name.clone().or(chosen.tls_server_name),
+        })
+    } else {
+        None
+    };
+    Ok(Settings {
+        brokers,
+        tls,
+        timeout: global.timeout,
+    })
+}
+
+/// Connects to the first bootstrap broker that answers.
+pub async fn connect(settings: &Settings) -> CtlResult<Client> {
+    if settings.tls.is_some() {
+        // The client's `Connector` hook is where TLS plugs in; until the TLS
+        // issue lands, say so instead of silently connecting in plaintext.
+        return Err(CtlError::new(
+            ErrorClass::Unsupported,
+            "TLS connections are not available in this build yet (the TLS issue adds them)",
+        ));
+    }
+    let mut config = ClientConfig::new(settings.brokers.clone());
+    config.client_id = "holocronctl".into();
+    config.timeout = settings.timeout;
+    Ok(Client::connect(config).await?)
+}
