@@ -42,6 +42,22 @@ pub struct Args {
         value_delimiter = ','
     )]
     pub listen: Vec<String>,
+    /// Server certificate chain (PEM) for tls:// listeners.
+    #[arg(long, env = "HOLOCRON_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, env = "HOLOCRON_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// CA certificate (PEM) that client certificates must chain to.
+    #[arg(long, env = "HOLOCRON_TLS_CA", value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificates on tls:// listeners: none, optional (verified when presented) or required [default: none].
+    #[arg(
+        long,
+        env = "HOLOCRON_CLIENT_AUTH",
+        value_name = "none|optional|required"
+    )]
+    pub client_auth: Option<String>,
     /// Host name advertised to clients in Metadata [default: the listener's address].
     #[arg(long, env = "HOLOCRON_ADVERTISED_HOST", value_name = "HOST")]
     pub advertised_host: Option<String>,
@@ -108,6 +124,10 @@ pub struct Args {
 struct FileConfig {
     data_dir: Option<PathBuf>,
     listen: Option<Vec<String>>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_ca: Option<PathBuf>,
+    client_auth: Option<String>,
     advertised_host: Option<String>,
     metrics_listen: Option<String>,
     node_id: Option<i32>,
@@ -131,6 +151,21 @@ struct FileConfig {
 pub enum ListenerKind {
     /// No encryption.
     Plaintext,
+    /// TLS, with client certificates per `--client-auth`.
+    Tls,
+}
+
+/// Certificate files of the TLS listeners.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Server certificate chain.
+    pub cert: PathBuf,
+    /// Server key.
+    pub key: PathBuf,
+    /// CA for client certificates.
+    pub ca: Option<PathBuf>,
+    /// Client certificate policy.
+    pub client_auth: holocron_certs::tls::ClientAuth,
 }
 
 /// One Kafka listener.
@@ -149,6 +184,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Kafka listeners.
     pub listeners: Vec<Listener>,
+    /// Certificates, when a TLS listener exists.
+    pub tls: Option<TlsFiles>,
     /// Host advertised in Metadata, if not the listener address.
     pub advertised_host: Option<String>,
     /// Metrics listener, None when off.
@@ -208,10 +245,11 @@ pub fn parse_listener(url: &str) -> Result<Listener, ConfigError> {
         .ok_or_else(|| invalid("listen", format!("{url:?} is not SCHEME://HOST:PORT")))?;
     let kind = match scheme.to_ascii_lowercase().as_str() {
         "plaintext" => ListenerKind::Plaintext,
+        "tls" | "ssl" => ListenerKind::Tls,
         other => {
             return Err(invalid(
                 "listen",
-                format!("unknown listener scheme {other:?} in {url:?} (expected plaintext)"),
+                format!("unknown listener scheme {other:?} in {url:?} (expected plaintext or tls)"),
             ))
         }
     };
@@ -288,6 +326,40 @@ fn merge(a: Args, f: FileConfig) -> Result<Config, ConfigError> {
     if listeners.is_empty() {
         return Err(invalid("listen", "at least one listener is needed"));
     }
+    let client_auth = match a.client_auth.or(f.client_auth).as_deref() {
+        None => holocron_certs::tls::ClientAuth::None,
+        Some(s) => holocron_certs::tls::ClientAuth::parse(s).ok_or_else(|| {
+            invalid(
+                "client-auth",
+                format!("{s:?} is not none, optional or required"),
+            )
+        })?,
+    };
+    let tls_cert = a.tls_cert.or(f.tls_cert);
+    let tls_key = a.tls_key.or(f.tls_key);
+    let tls_ca = a.tls_ca.or(f.tls_ca);
+    let tls = if listeners.iter().any(|l| l.kind == ListenerKind::Tls) {
+        let (Some(cert), Some(key)) = (tls_cert, tls_key) else {
+            return Err(invalid(
+                "tls-cert",
+                "tls:// listeners need --tls-cert and --tls-key",
+            ));
+        };
+        if client_auth != holocron_certs::tls::ClientAuth::None && tls_ca.is_none() {
+            return Err(invalid(
+                "tls-ca",
+                "--client-auth optional|required needs --tls-ca to verify client certificates",
+            ));
+        }
+        Some(TlsFiles {
+            cert,
+            key,
+            ca: tls_ca,
+            client_auth,
+        })
+    } else {
+        None
+    };
     let metrics_listen = match a
         .metrics_listen
         .or(f.metrics_listen)
@@ -335,6 +407,7 @@ fn merge(a: Args, f: FileConfig) -> Result<Config, ConfigError> {
             .or(f.data_dir)
             .unwrap_or_else(|| PathBuf::from("./data")),
         listeners,
+        tls,
         advertised_host: a.advertised_host.or(f.advertised_host),
         metrics_listen,
         node_id: a.node_id.or(f.node_id).unwrap_or(0),

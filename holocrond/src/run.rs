@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::broker::{now_ms, Broker, StartError};
 use crate::config::Config;
+use crate::net::tls::{TlsError, TlsState};
 use crate::net::{self, BoundListener};
 
 /// Why the broker stopped with an error.
@@ -16,6 +17,9 @@ pub enum RunError {
     /// The broker's state could not be opened.
     #[error(transparent)]
     Start(#[from] StartError),
+    /// The TLS certificates could not be loaded.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -54,10 +58,17 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
         ),
         None => None,
     };
+    let tls = match &config.tls {
+        Some(files) => Some(Arc::new(TlsState::load(files.clone())?)),
+        None => None,
+    };
     let broker = Broker::open(config, shutdown.clone())?;
+    if let Some(t) = &tls {
+        tokio::spawn(t.clone().watch(shutdown.clone()));
+    }
     for l in &listeners {
         if let Ok(addr) = l.listener.local_addr() {
-            tracing::info!(%addr, "serving Kafka");
+            tracing::info!(%addr, kind = ?l.kind, "serving Kafka");
         }
     }
     if let Some(m) = metrics_listener {
@@ -74,7 +85,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
         cluster_id = %broker.metadata.cluster_id(),
         "holocrond started"
     );
-    net::serve(broker.clone(), listeners).await;
+    net::serve(broker.clone(), listeners, tls).await;
     let _ = maintenance.await;
     let closing = broker.clone();
     let _ = tokio::task::spawn_blocking(move || closing.partitions.close_all()).await;

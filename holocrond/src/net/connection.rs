@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use holocron_proto::frame::FrameCodec;
-use tokio::io::{AsyncWriteExt, BufWriter};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::codec::FramedRead;
@@ -17,8 +16,11 @@ use crate::server::{self, Dispatch, Outcome};
 /// Serves one connection until the client leaves, sends something we must
 /// refuse, or the broker shuts down (in-flight requests are still answered).
 #[tracing::instrument(level = "debug", skip_all, fields(peer = %ctx.peer))]
-pub async fn run(stream: TcpStream, broker: Arc<Broker>, ctx: ConnContext) {
-    let (read_half, write_half) = stream.into_split();
+pub async fn run<S>(stream: S, broker: Arc<Broker>, ctx: ConnContext)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (read_half, write_half) = tokio::io::split(stream);
     let mut frames = FramedRead::new(read_half, FrameCodec::new(broker.config.max_request_bytes));
     let (queue, pending) = mpsc::channel::<JoinHandle<Outcome>>(MAX_IN_FLIGHT);
     let writer = tokio::spawn(write_responses(write_half, pending, broker.clone()));
@@ -55,8 +57,8 @@ pub async fn run(stream: TcpStream, broker: Arc<Broker>, ctx: ConnContext) {
     let _ = writer.await;
 }
 
-async fn write_responses(
-    write_half: tokio::net::tcp::OwnedWriteHalf,
+async fn write_responses<W: AsyncWrite + Unpin>(
+    write_half: W,
     mut pending: mpsc::Receiver<JoinHandle<Outcome>>,
     broker: Arc<Broker>,
 ) {

@@ -8,6 +8,7 @@
 //! work (backpressure: when the queue is full we stop reading).
 
 pub mod connection;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,7 +31,12 @@ pub struct ConnContext {
     pub local: SocketAddr,
     /// The listener's security protocol.
     pub kind: ListenerKind,
+    /// The authenticated principal (client certificate subject), if any.
+    pub principal: Option<String>,
 }
+
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A bound Kafka listener.
 #[derive(Debug)]
@@ -43,7 +49,11 @@ pub struct BoundListener {
 
 /// Accepts connections on every listener until shutdown, then waits for the
 /// open connections to finish their in-flight requests.
-pub async fn serve(broker: Arc<Broker>, listeners: Vec<BoundListener>) {
+pub async fn serve(
+    broker: Arc<Broker>,
+    listeners: Vec<BoundListener>,
+    tls: Option<Arc<tls::TlsState>>,
+) {
     let limit = Arc::new(Semaphore::new(broker.config.max_connections));
     // Every connection holds a clone of `alive`; when all are dropped, `done`
     // yields None (mini-redis's shutdown-complete pattern).
@@ -53,6 +63,7 @@ pub async fn serve(broker: Arc<Broker>, listeners: Vec<BoundListener>) {
         accept_loops.push(tokio::spawn(accept_loop(
             broker.clone(),
             l,
+            tls.clone(),
             limit.clone(),
             alive.clone(),
         )));
@@ -67,6 +78,7 @@ pub async fn serve(broker: Arc<Broker>, listeners: Vec<BoundListener>) {
 async fn accept_loop(
     broker: Arc<Broker>,
     bound: BoundListener,
+    tls: Option<Arc<tls::TlsState>>,
     limit: Arc<Semaphore>,
     alive: mpsc::Sender<()>,
 ) {
@@ -95,17 +107,48 @@ async fn accept_loop(
         let local = stream
             .local_addr()
             .unwrap_or_else(|_| bound.listener.local_addr().unwrap_or(peer));
-        let ctx = ConnContext {
+        let mut ctx = ConnContext {
             peer,
             local,
             kind: bound.kind,
+            principal: None,
         };
         let broker = broker.clone();
         let alive = alive.clone();
+        let acceptor = match (bound.kind, &tls) {
+            (ListenerKind::Tls, Some(t)) => Some(t.acceptor()),
+            _ => None,
+        };
         tokio::spawn(async move {
             broker.metrics.connections.inc();
             broker.metrics.connections_total.inc();
-            connection::run(stream, broker.clone(), ctx).await;
+            match acceptor {
+                None => {
+                    tracing::debug!(peer = %ctx.peer, "plaintext connection");
+                    connection::run(stream, broker.clone(), ctx).await;
+                }
+                Some(acceptor) => {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => {
+                            let (_, session) = tls_stream.get_ref();
+                            ctx.principal = session
+                                .peer_certificates()
+                                .and_then(holocron_certs::tls::peer_identity)
+                                .map(|id| id.principal);
+                            tracing::info!(peer = %ctx.peer, principal = ctx.principal.as_deref().unwrap_or("ANONYMOUS"), "TLS connection");
+                            connection::run(tls_stream, broker.clone(), ctx).await;
+                        }
+                        Ok(Err(e)) => {
+                            broker.metrics.bad_requests.inc();
+                            tracing::info!(peer = %ctx.peer, error = %e, "TLS handshake failed; connection closed");
+                        }
+                        Err(_) => {
+                            broker.metrics.bad_requests.inc();
+                            tracing::info!(peer = %ctx.peer, "TLS handshake timed out; connection closed");
+                        }
+                    }
+                }
+            }
             broker.metrics.connections.dec();
             drop(permit);
             drop(alive);
