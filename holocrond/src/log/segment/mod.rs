@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::UNIX_EPOCH;
 
-use bytes::Bytes;
+mod read;
 
 use super::batch::{BatchHeader, HEADER_LEN};
 use super::checkpoint::SegmentSummary;
@@ -351,8 +351,8 @@ impl Segment {
 
     /// Writes a validated, stamped batch at the end with one positional
     /// write. On a failed write the file is cut back to its previous size
-    /// and the error returned; if even that fails, `Err(Err(_))` tells the
-    /// caller the file state is unknown.
+    /// and `(error, true)` returned; `(error, false)` means even that failed
+    /// and the file's state is unknown.
     pub(crate) fn append(
         &mut self,
         batch: &[u8],
@@ -431,151 +431,6 @@ impl Segment {
         self.time_index.file().reserve(time_capacity(config))?;
         self.sealed = false;
         Ok(())
-    }
-
-    /// Position and header of the batch holding `offset`
-    /// (`base_offset <= offset < next_offset`).
-    pub(crate) fn find_batch(&self, offset: u64) -> Result<(u64, BatchHeader), LogError> {
-        let mut start = 0;
-        if let Some((indexed_last, pos)) = self.offset_index.lookup(offset) {
-            match scan::read_header(&self.log.file, &self.log.path, u64::from(pos)) {
-                Ok(h) if h.last_offset() == indexed_last => {
-                    if indexed_last >= offset {
-                        return Ok((u64::from(pos), h));
-                    }
-                    start = u64::from(pos) + h.total_len as u64;
-                }
-                _ => tracing::warn!(
-                    file = %self.log.path.with_extension("index").display(),
-                    "offset index entry does not match the segment; walking from its start"
-                ),
-            }
-        }
-        self.walk(start, |_, h| h.last_offset() >= offset)?
-            .ok_or_else(|| self.corrupt(start, format!("offset {offset} not found in segment")))
-    }
-
-    /// Reads whole batches from `pos` (where `first` starts): as many as fit
-    /// in `max_bytes`, but always the first one whole. Returns the bytes and
-    /// the offset after the last batch returned.
-    pub(crate) fn read_batches(
-        &self,
-        pos: u64,
-        first: &BatchHeader,
-        max_bytes: usize,
-    ) -> Result<(Bytes, u64), LogError> {
-        let available = self.size - pos;
-        let want = (max_bytes as u64)
-            .min(available)
-            .max(first.total_len as u64) as usize;
-        let mut buf = vec![0u8; want];
-        self.log
-            .file
-            .read_exact_at(&mut buf, pos)
-            .map_err(io_err("read segment", &self.log.path))?;
-        let mut end = 0;
-        let mut next = first.base_offset;
-        while want - end >= HEADER_LEN {
-            let h = BatchHeader::parse(&buf[end..])
-                .map_err(|r| self.corrupt(pos + end as u64, r.to_string()))?;
-            if h.total_len > want - end {
-                break;
-            }
-            end += h.total_len;
-            next = h.last_offset() + 1;
-        }
-        buf.truncate(end);
-        Ok((Bytes::from(buf), next))
-    }
-
-    /// The first batch at or after `min_offset`'s batch whose max timestamp
-    /// is `>= ts`: `(max(batch base offset, min_offset), batch max
-    /// timestamp)`.
-    pub(crate) fn find_timestamp(
-        &self,
-        ts: i64,
-        min_offset: u64,
-    ) -> Result<Option<(u64, i64)>, LogError> {
-        let mut start = 0;
-        if let Some((_, below)) = self.time_index.last_below(ts) {
-            if let Some((_, pos)) = self.offset_index.lookup(below) {
-                start = u64::from(pos);
-            }
-        }
-        if min_offset > self.base_offset && min_offset < self.next_offset {
-            let (pos, _) = self.find_batch(min_offset)?;
-            start = start.max(pos);
-        }
-        Ok(self
-            .walk(start, |_, h| h.max_timestamp >= ts)?
-            .map(|(_, h)| (h.base_offset.max(min_offset), h.max_timestamp)))
-    }
-
-    /// Walks headers from `pos` until `stop` says so; `None` at the end.
-    fn walk(
-        &self,
-        mut pos: u64,
-        mut stop: impl FnMut(u64, &BatchHeader) -> bool,
-    ) -> Result<Option<(u64, BatchHeader)>, LogError> {
-        while pos < self.size {
-            let h = scan::read_header(&self.log.file, &self.log.path, pos)?;
-            if stop(pos, &h) {
-                return Ok(Some((pos, h)));
-            }
-            pos += h.total_len as u64;
-        }
-        Ok(None)
-    }
-
-    /// Batch start positions in ordinal order, loaded on first use.
-    pub(crate) fn positions(&self) -> Result<&[u32], LogError> {
-        if let Some(p) = self.positions.get() {
-            return Ok(p);
-        }
-        let mut found = Vec::with_capacity(usize::try_from(self.batch_count).unwrap_or(0));
-        let outcome = scan::scan(
-            &self.log.file,
-            &self.log.path,
-            self.base_offset,
-            self.size,
-            false,
-            |pos, _| found.push(pos as u32),
-        )?;
-        if let Some(d) = outcome.damage {
-            return Err(self.corrupt(d.position, d.reason));
-        }
-        if found.len() as u64 != self.batch_count {
-            return Err(self.corrupt(
-                0,
-                format!(
-                    "{} batches found, {} expected",
-                    found.len(),
-                    self.batch_count
-                ),
-            ));
-        }
-        Ok(self.positions.get_or_init(move || found))
-    }
-
-    /// The stored bytes of the `i`-th batch of this segment.
-    pub(crate) fn read_entry(&self, i: usize) -> Result<Bytes, LogError> {
-        let positions = self.positions()?;
-        let start = u64::from(positions[i]);
-        let end = positions.get(i + 1).map_or(self.size, |p| u64::from(*p));
-        let mut buf = vec![0u8; (end - start) as usize];
-        self.log
-            .file
-            .read_exact_at(&mut buf, start)
-            .map_err(io_err("read segment", &self.log.path))?;
-        Ok(Bytes::from(buf))
-    }
-
-    /// Index within this segment of the batch starting at `pos`.
-    pub(crate) fn batch_index_at(&self, pos: u64) -> Result<usize, LogError> {
-        let positions = self.positions()?;
-        positions
-            .binary_search(&(pos as u32))
-            .map_err(|_| self.corrupt(pos, "no batch starts here".into()))
     }
 
     /// Cuts the segment at `pos`, where the batch starting `next_offset`
@@ -690,7 +545,7 @@ impl Segment {
         }
     }
 
-    fn corrupt(&self, position: u64, reason: String) -> LogError {
+    pub(super) fn corrupt(&self, position: u64, reason: String) -> LogError {
         LogError::CorruptSegment {
             file: self.log.path.clone(),
             position,
