@@ -7,10 +7,16 @@
 //! one segment — the same amount `dd bs=64k count=16384` writes — and no
 //! segment roll (which fsyncs) falls inside the measurement.
 //!
+//! Each log benchmark is preceded by `raw_write`, the same pattern with
+//! plain `write` (+ `fdatasync`) calls on a file: the in-process baseline
+//! for the ratios, measured under the same machine conditions.
+//!
 //! Run: `cargo bench -p holocrond --bench log`. The log lives in
 //! `$HOLOCRON_BENCH_DIR` (default: the system temp dir); measure the raw
 //! disk on the same filesystem for comparison (see BENCHMARKS.md).
 
+use std::fs::File;
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -52,78 +58,96 @@ fn config(flush: FlushPolicy) -> LogConfig {
     }
 }
 
-/// A log that is thrown away and recreated every `CHUNK_BYTES`.
-struct ChunkedLog {
-    flush: FlushPolicy,
-    dir: Option<tempfile::TempDir>,
-    log: Option<Log>,
-    written: u64,
+/// Times `n` writes of `size` bytes with `write_one`, on a target that is
+/// replaced every `CHUNK_BYTES` outside the timed region.
+fn chunked<T>(
+    iters: u64,
+    size: usize,
+    target: &mut Option<(T, u64)>,
+    mut fresh: impl FnMut() -> T,
+    mut write_one: impl FnMut(&mut T),
+) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(CHUNK_BYTES / size as u64);
+        left -= n;
+        let bytes = n * size as u64;
+        if target.as_ref().is_none_or(|t| t.1 + bytes > CHUNK_BYTES) {
+            *target = None;
+            *target = Some((fresh(), 0));
+        }
+        let Some((t, written)) = target.as_mut() else {
+            unreachable!("just created")
+        };
+        *written += bytes;
+        let start = Instant::now();
+        for _ in 0..n {
+            write_one(t);
+        }
+        total += start.elapsed();
+    }
+    total
 }
 
-impl ChunkedLog {
-    fn new(flush: FlushPolicy) -> Self {
-        Self {
-            flush,
-            dir: None,
-            log: None,
-            written: 0,
-        }
-    }
-
-    /// The log to append `len` more bytes to (untimed housekeeping).
-    fn get(&mut self, len: u64) -> &mut Log {
-        if self.log.is_none() || self.written + len > CHUNK_BYTES {
-            self.log = None;
-            self.dir = None;
-            let dir = tempfile::tempdir_in(bench_dir()).expect("bench dir");
-            self.log = Some(Log::open(dir.path(), config(self.flush)).expect("open log"));
-            self.dir = Some(dir);
-            self.written = 0;
-        }
-        self.written += len;
-        self.log.as_mut().expect("log just opened")
-    }
-}
-
+/// For each size and flush mode: the raw baseline (plain `write`, plus
+/// `fdatasync` per write for "always", to a fresh file) and then the log
+/// (`append`, plus `sync_to` per append for "always"), back to back so
+/// both see the same machine conditions.
 fn append(c: &mut Criterion) {
-    let mut group = c.benchmark_group("log_append");
+    let mut group = c.benchmark_group("append");
     for (policy, flush) in [
         ("never", FlushPolicy::Never),
         ("always", FlushPolicy::Always),
     ] {
+        let sync = flush == FlushPolicy::Always;
+        if sync {
+            group
+                .sample_size(10)
+                .measurement_time(Duration::from_secs(4));
+        } else {
+            group
+                .sample_size(20)
+                .measurement_time(Duration::from_secs(8));
+        }
         for size in [1024usize, 64 * 1024] {
-            let mut batch = make_batch(size);
-            let mut chunked = ChunkedLog::new(flush);
             group.throughput(Throughput::Bytes(size as u64));
-            if flush == FlushPolicy::Always {
-                group
-                    .sample_size(10)
-                    .measurement_time(Duration::from_secs(4));
-            } else {
-                group
-                    .sample_size(20)
-                    .measurement_time(Duration::from_secs(8));
-            }
-            let id = BenchmarkId::new(policy, format!("{}KiB", size / 1024));
-            group.bench_function(id, |b| {
+            let label = format!("{policy}/{}KiB", size / 1024);
+
+            let block = make_batch(size);
+            let mut raw: Option<((tempfile::TempDir, File), u64)> = None;
+            group.bench_function(BenchmarkId::new("raw_write", &label), |b| {
                 b.iter_custom(|iters| {
-                    let mut total = Duration::ZERO;
-                    let mut left = iters;
-                    while left > 0 {
-                        let n = left.min(CHUNK_BYTES / size as u64);
-                        left -= n;
-                        let log = chunked.get(n * size as u64);
-                        let durability = log.durability();
-                        let start = Instant::now();
-                        for _ in 0..n {
-                            let info = log.append(&mut batch, 1, 0).expect("append");
-                            if flush == FlushPolicy::Always {
-                                durability.sync_to(info.last_offset).expect("sync");
-                            }
+                    let fresh = || {
+                        let dir = tempfile::tempdir_in(bench_dir()).expect("bench dir");
+                        let file = File::create(dir.path().join("raw")).expect("create");
+                        (dir, file)
+                    };
+                    chunked(iters, size, &mut raw, fresh, |(_, f)| {
+                        f.write_all(&block).expect("write");
+                        if sync {
+                            f.sync_data().expect("fdatasync");
                         }
-                        total += start.elapsed();
-                    }
-                    total
+                    })
+                });
+            });
+            drop(raw);
+
+            let mut batch = make_batch(size);
+            let mut log: Option<((tempfile::TempDir, Log), u64)> = None;
+            group.bench_function(BenchmarkId::new("log", &label), |b| {
+                b.iter_custom(|iters| {
+                    let fresh = || {
+                        let dir = tempfile::tempdir_in(bench_dir()).expect("bench dir");
+                        let log = Log::open(dir.path(), config(flush)).expect("open log");
+                        (dir, log)
+                    };
+                    chunked(iters, size, &mut log, fresh, |(_, log)| {
+                        let info = log.append(&mut batch, 1, 0).expect("append");
+                        if sync {
+                            log.durability().sync_to(info.last_offset).expect("sync");
+                        }
+                    })
                 });
             });
         }
