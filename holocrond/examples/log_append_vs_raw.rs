@@ -4,7 +4,8 @@
 //!
 //! On a shared machine the throughput of either swings by 2x from one
 //! minute to the next, so comparing two separate runs says little. Here
-//! the two alternate in 256 MiB rounds, each into a fresh file, so both see
+//! the two alternate in 256 MiB rounds (taking turns going first), each
+//! into a fresh file, so both see
 //! the same conditions; the median per-round ratio is the figure reported
 //! in BENCHMARKS.md.
 //!
@@ -13,7 +14,7 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use holocrond::log::{FlushPolicy, Log, LogConfig};
@@ -39,12 +40,36 @@ fn gib_per_s(secs: f64) -> f64 {
     ROUND_BYTES as f64 / secs / f64::from(1u32 << 30)
 }
 
+type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// GiB/s of `ROUND_BYTES` written with plain `write` calls to a new file.
+fn raw_round(base: &Path, block: &[u8]) -> BoxResult<f64> {
+    let dir = tempfile::tempdir_in(base)?;
+    let mut f = File::create(dir.path().join("raw"))?;
+    let start = Instant::now();
+    for _ in 0..ROUND_BYTES / BATCH {
+        f.write_all(block)?;
+    }
+    Ok(gib_per_s(start.elapsed().as_secs_f64()))
+}
+
+/// GiB/s of `ROUND_BYTES` appended to a new log.
+fn log_round(base: &Path, config: &LogConfig, batch: &mut [u8]) -> BoxResult<f64> {
+    let dir = tempfile::tempdir_in(base)?;
+    let mut log = Log::open(dir.path(), config.clone())?;
+    let start = Instant::now();
+    for _ in 0..ROUND_BYTES / BATCH {
+        log.append(batch, 1, 0)?;
+    }
+    Ok(gib_per_s(start.elapsed().as_secs_f64()))
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> BoxResult<()> {
     let rounds: usize = std::env::args().nth(1).map_or(Ok(9), |a| a.parse())?;
     let base =
         std::env::var_os("HOLOCRON_BENCH_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
@@ -57,24 +82,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let block = make_batch(BATCH);
     let (mut raw, mut log, mut ratio) = (vec![], vec![], vec![]);
     for round in 0..rounds {
-        let dir = tempfile::tempdir_in(&base)?;
-        let mut f = File::create(dir.path().join("raw"))?;
-        let start = Instant::now();
-        for _ in 0..ROUND_BYTES / BATCH {
-            f.write_all(&block)?;
-        }
-        let r = gib_per_s(start.elapsed().as_secs_f64());
-        drop((f, dir));
-
-        let dir = tempfile::tempdir_in(&base)?;
-        let mut l = Log::open(dir.path(), config.clone())?;
-        let start = Instant::now();
-        for _ in 0..ROUND_BYTES / BATCH {
-            l.append(&mut batch, 1, 0)?;
-        }
-        let a = gib_per_s(start.elapsed().as_secs_f64());
-        drop((l, dir));
-
+        // Alternate which goes first, so neither always inherits the
+        // other's page-cache and writeback aftermath.
+        let (r, a) = if round % 2 == 0 {
+            let r = raw_round(&base, &block)?;
+            (r, log_round(&base, &config, &mut batch)?)
+        } else {
+            let a = log_round(&base, &config, &mut batch)?;
+            (raw_round(&base, &block)?, a)
+        };
         println!(
             "round {round}: raw write {r:.2} GiB/s, log append {a:.2} GiB/s, ratio {:.2}",
             a / r
