@@ -22,9 +22,9 @@
 //! restarted three times: every record must end up stored exactly once, in
 //! produce order, at the offset it was acknowledged with.
 //!
-//! Two tests are `#[ignore]`d because they fail on known broker bugs (each
-//! waits ~35 s for the producer snapshot tick); they assert the right
-//! behaviour and are run with `-- --ignored`.
+//! Two tests guard producer-state expiry across restarts (replayed state
+//! must not expire sooner than live state; an expiry must survive a
+//! restart); each waits ~35 s for the producer snapshot tick.
 
 #[allow(dead_code)] // shared with bad_input.rs, which uses the rest of it
 mod wire;
@@ -585,9 +585,6 @@ fn describe_producers_lists_epoch_and_last_sequence() {
 /// restarted. After the first snapshot tick, a retry of the last batch must
 /// get the same answer from both.
 #[test]
-#[ignore = "fails, broker bug: after kill -9 the replayed producer state is stamped with the \
-            batches' CreateTime and expired by the next snapshot tick, so a retry is stored \
-            twice (~35 s)"]
 fn replayed_producer_state_expires_like_the_live_state() {
     const TOPIC: &str = "idem-expiry";
     const DAY_MS: i64 = 86_400_000;
@@ -636,9 +633,6 @@ fn replayed_producer_state_expires_like_the_live_state() {
 /// running broker accepts (a forgotten producer may start at any sequence)
 /// would be refused with OUT_OF_ORDER_SEQUENCE_NUMBER after the restart.
 #[test]
-#[ignore = "fails, broker bug: the tick that expires the last producer writes no snapshot (empty \
-            table), nor does the shutdown, so the restart loads the older snapshot and the \
-            expired producer is back (~35 s)"]
 fn expired_producers_stay_expired_after_a_restart() {
     const TOPIC: &str = "idem-expired";
     let mut broker = Broker::start_with(BrokerOpts {

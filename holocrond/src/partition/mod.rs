@@ -86,8 +86,8 @@ pub struct Partition {
     log: RwLock<Log>,
     /// Idempotent producers; locked after `log` (never the other way round).
     producers: parking_lot::Mutex<ProducerStateTable>,
-    /// Log end when the producer snapshot was last written.
-    snapshot_at: std::sync::atomic::AtomicU64,
+    /// Whether the producer table changed since the last snapshot.
+    producers_dirty: AtomicBool,
     durability: Arc<Durability>,
     /// The high watermark; every change wakes waiting producers and fetchers.
     hwm: watch::Sender<u64>,
@@ -109,7 +109,12 @@ impl Partition {
         let durability = log.durability();
         let end = log.log_end_offset();
         let (from, mut producers) = snapshot::load(dir, end).unwrap_or_default();
-        replay_producers(&log, from.max(log.log_start_offset()), &mut producers)?;
+        let replayed = replay_producers(
+            &log,
+            from.max(log.log_start_offset()),
+            &mut producers,
+            wall_clock_ms(),
+        )?;
         let (hwm, _) = watch::channel(end);
         Ok(Arc::new(Partition {
             id,
@@ -117,7 +122,7 @@ impl Partition {
             dir: dir.to_owned(),
             log: RwLock::new(log),
             producers: parking_lot::Mutex::new(producers),
-            snapshot_at: std::sync::atomic::AtomicU64::new(from),
+            producers_dirty: AtomicBool::new(replayed > 0),
             durability,
             hwm,
             dirty: Notify::new(),
@@ -201,8 +206,9 @@ impl Partition {
         self.producers.lock().clone()
     }
 
-    /// Writes a producer snapshot if writes happened since the last one
-    /// (bounding the replay at the next start), after expiring idle producers.
+    /// Expires idle producers, then writes a producer snapshot if the table
+    /// changed since the last one (new batches or expiries) — an empty table
+    /// too, so that an expiry is not undone by an older snapshot at restart.
     pub fn snapshot_producers(
         &self,
         now_ms: i64,
@@ -211,15 +217,17 @@ impl Partition {
         let (end, table) = {
             let log = self.log.read();
             let mut producers = self.producers.lock();
-            producers.expire(now_ms, expiration_ms);
+            if producers.expire(now_ms, expiration_ms) > 0 {
+                self.producers_dirty.store(true, Ordering::Relaxed);
+            }
+            if !self.producers_dirty.swap(false, Ordering::Relaxed) {
+                return Ok(());
+            }
             (log.log_end_offset(), producers.clone())
         };
-        if end == self.snapshot_at.load(Ordering::Relaxed) || table.is_empty() {
-            return Ok(());
-        }
-        snapshot::write(&self.dir, end, &table)?;
-        self.snapshot_at.store(end, Ordering::Relaxed);
-        Ok(())
+        snapshot::write(&self.dir, end, &table).inspect_err(|_| {
+            self.producers_dirty.store(true, Ordering::Relaxed);
+        })
     }
 
     /// Waits until everything before `end` is committed (high watermark >= end).
@@ -465,8 +473,24 @@ fn producer_batch(batch: &[u8]) -> Result<Option<ProducerBatch>, AppendError> {
     }))
 }
 
-/// Rebuilds producer state from the batches stored from `from` on.
-fn replay_producers(log: &Log, from: u64, table: &mut ProducerStateTable) -> Result<(), LogError> {
+fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Rebuilds producer state from the batches stored from `from` on; returns
+/// how many idempotent batches were replayed. Their producers count as
+/// having written at `now_ms` (the broker's clock, as on the live path; the
+/// batches' own timestamps are the producer's clock and may be anything), so
+/// a restart can only lengthen, never shorten, how long state is kept.
+fn replay_producers(
+    log: &Log,
+    from: u64,
+    table: &mut ProducerStateTable,
+    now_ms: i64,
+) -> Result<usize, LogError> {
+    let mut replayed = 0;
     let end = log.log_end_offset();
     let mut offset = from;
     while offset < end {
@@ -492,7 +516,8 @@ fn replay_producers(log: &Log, from: u64, table: &mut ProducerStateTable) -> Res
                     first_seq: b.base_sequence(),
                     record_count: b.record_count(),
                 };
-                table.record(&pb, base, last, b.max_timestamp(), b.max_timestamp());
+                table.record(&pb, base, last, b.max_timestamp(), now_ms);
+                replayed += 1;
             }
             offset = last + 1;
         }
@@ -500,7 +525,7 @@ fn replay_producers(log: &Log, from: u64, table: &mut ProducerStateTable) -> Res
             break;
         }
     }
-    Ok(())
+    Ok(replayed)
 }
 
 fn advance(current: &mut u64, to: u64) -> bool {
