@@ -16,7 +16,11 @@ use crate::cluster::ConfigOp;
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 2);
 
-pub(super) fn handle(broker: &Arc<Broker>, req: AlterConfigsRequest, _version: i16) -> ResponseKind {
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    req: AlterConfigsRequest,
+    _version: i16,
+) -> ResponseKind {
     let responses = req
         .resources
         .into_iter()
@@ -33,9 +37,13 @@ pub(super) fn handle(broker: &Arc<Broker>, req: AlterConfigsRequest, _version: i
                 }),
                 RESOURCE_BROKER => Err((
                     ErrorCode::InvalidRequest,
-                    "broker configs are set with holocrond flags, environment or config file".into(),
+                    "broker configs are set with holocrond flags, environment or config file"
+                        .into(),
                 )),
-                other => Err((ErrorCode::InvalidRequest, format!("resource type {other} is not supported"))),
+                other => Err((
+                    ErrorCode::InvalidRequest,
+                    format!("resource type {other} is not supported"),
+                )),
             };
             let mut resp = AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
@@ -58,10 +66,12 @@ fn replace_ops(
     configs: &[kafka_protocol::messages::alter_configs_request::AlterableConfig],
 ) -> Result<Vec<ConfigOp>, (ErrorCode, String)> {
     let snapshot = broker.metadata.snapshot();
-    let current = snapshot
-        .topics
-        .get(topic)
-        .ok_or_else(|| (ErrorCode::UnknownTopicOrPartition, format!("topic {topic:?} does not exist")))?;
+    let current = snapshot.topics.get(topic).ok_or_else(|| {
+        (
+            ErrorCode::UnknownTopicOrPartition,
+            format!("topic {topic:?} does not exist"),
+        )
+    })?;
     let mut ops: Vec<ConfigOp> = current
         .configs
         .keys()
