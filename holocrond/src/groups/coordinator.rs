@@ -119,11 +119,13 @@ impl GroupCoordinator {
             g.offsets = l.offsets;
             groups.insert(id, Arc::new(Mutex::new(g)));
         }
-        tracing::info!(
-            groups = groups.len(),
-            offsets,
-            "loaded consumer groups from the offsets topic"
-        );
+        if !log.is_empty() {
+            tracing::info!(
+                groups = groups.len(),
+                offsets,
+                "loaded consumer groups from the offsets topic"
+            );
+        }
         Ok(GroupCoordinator {
             config,
             log,
@@ -269,8 +271,8 @@ impl GroupCoordinator {
         let new_id = format!("{prefix}-{}", uuid::Uuid::new_v4());
         match (&req.instance_id, rejoining_static) {
             (Some(instance), Some(old_id)) => {
-                let instance = instance.clone();
-                self.rejoin_static_member(cell, g, &instance, &old_id, &new_id, req, tx, now);
+                let ids = (instance.clone(), old_id, new_id);
+                self.rejoin_static_member(cell, g, ids, req, tx, now);
             }
             (None, _) if req.require_known_member_id => {
                 let expiry = now + Duration::from_millis(req.session_timeout_ms.max(0) as u64);
@@ -284,21 +286,18 @@ impl GroupCoordinator {
     /// KIP-345: a static member rejoins with an unknown member id. It takes
     /// over its instance's membership; a Stable group whose protocol does not
     /// change keeps its assignment without a rebalance.
-    #[allow(clippy::too_many_arguments)]
     fn rejoin_static_member(
         self: &Arc<Self>,
         cell: &Cell,
         g: &mut Group,
-        instance: &str,
-        old_id: &str,
-        new_id: &str,
+        (instance, old_id, new_id): (String, String, String),
         req: JoinRequest,
         tx: oneshot::Sender<JoinResult>,
         now: Instant,
     ) {
         let old_leader = g.leader.clone().unwrap_or_default();
-        g.replace_static_member(instance, old_id, new_id);
-        let Some(m) = g.members.get_mut(new_id) else {
+        g.replace_static_member(&instance, &old_id, &new_id);
+        let Some(m) = g.members.get_mut(&new_id) else {
             let _ = tx.send(JoinResult::failed(GroupError::UnknownMemberId, ""));
             return;
         };
@@ -306,12 +305,11 @@ impl GroupCoordinator {
         m.protocols = req.protocols;
         m.supports_skip_assignment = req.supports_skip_assignment;
         m.awaiting_join = Some(tx);
-        tracing::info!(group = %g.id, instance, old = old_id, new = new_id, state = g.state.as_str(), "static member rejoined");
+        tracing::info!(group = %g.id, %instance, old = %old_id, new = %new_id, state = g.state.as_str(), "static member rejoined");
         match g.state {
             GroupState::Stable if g.select_protocol() == g.protocol_name => {
                 let stored = self.store_group(g, &g.to_value());
                 let generation = g.generation;
-                let new_id = new_id.to_owned();
                 let cell = cell.clone();
                 tokio::spawn(async move {
                     let outcome = match stored {

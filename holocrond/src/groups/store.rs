@@ -85,6 +85,11 @@ impl OffsetsLog {
         OffsetsLog { partitions }
     }
 
+    /// Whether there are no partitions (a coordinator not yet opened).
+    pub fn is_empty(&self) -> bool {
+        self.partitions.is_empty()
+    }
+
     /// The partition index of a group.
     pub fn partition_of(&self, group: &str) -> usize {
         partition_for(group, self.partitions.len())
@@ -168,7 +173,9 @@ fn encode_batch(writes: &[Write], now: i64) -> Result<Vec<u8>, GroupError> {
             producer_epoch: -1,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: -1,
+            // The encoder keeps records in one batch while offset - sequence
+            // stays the same; the first record's -1 is the batch's "no sequence".
+            sequence: i as i32 - 1,
             timestamp: now,
             key: Some(w.key.clone()),
             value: w.value.clone(),
@@ -280,6 +287,21 @@ fn apply(groups: &mut HashMap<String, Loaded>, r: &Record, at: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_records_make_one_batch() {
+        let writes: Vec<Write> = (0..5)
+            .map(|i| Write {
+                key: Bytes::from(vec![i]),
+                value: (i % 2 == 0).then(|| Bytes::from_static(b"v")),
+            })
+            .collect();
+        let batch = encode_batch(&writes, 1).expect("encodes");
+        let view = BatchView::new(&batch).expect("a batch");
+        assert_eq!(view.total_len(), Some(batch.len()));
+        assert_eq!(view.record_count(), 5);
+        assert_eq!(view.base_sequence(), -1);
+    }
 
     #[test]
     fn partition_for_matches_kafka() {
