@@ -574,7 +574,8 @@ impl GroupCoordinator {
     }
 
     /// The coordinator's background work until `shutdown`: timers every
-    /// 100 ms, offset expiry every retention check interval.
+    /// 100 ms, offset expiry every retention check interval. At shutdown it
+    /// lets go of the offsets partitions so they close cleanly.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -582,7 +583,10 @@ impl GroupCoordinator {
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => {
+                    self.log.close();
+                    return;
+                }
             }
             let now = Instant::now();
             self.tick(now);

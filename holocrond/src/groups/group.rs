@@ -172,9 +172,13 @@ impl Group {
             .is_some_and(|current| current != member_id)
     }
 
-    /// Whether the group has offsets or members worth keeping.
+    /// Whether the group is Empty with nothing worth keeping: no offsets,
+    /// no KIP-394 pending members and no offset writes in flight.
     pub fn is_removable(&self) -> bool {
-        self.is(GroupState::Empty) && self.offsets.is_empty() && self.pending_members.is_empty()
+        self.is(GroupState::Empty)
+            && self.offsets.is_empty()
+            && self.pending_members.is_empty()
+            && self.writes.in_flight == 0
     }
 
     /// The longest rebalance timeout among the members.

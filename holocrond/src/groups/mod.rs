@@ -25,6 +25,8 @@ pub mod group;
 pub mod member;
 pub mod offsets;
 pub mod store;
+#[cfg(test)]
+mod tests_state;
 
 use std::time::Duration;
 

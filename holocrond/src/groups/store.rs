@@ -76,23 +76,31 @@ impl Appended {
 /// The partitions of `__consumer_offsets`.
 #[derive(Debug)]
 pub struct OffsetsLog {
-    partitions: Vec<Arc<Partition>>,
+    partitions: parking_lot::RwLock<Vec<Arc<Partition>>>,
 }
 
 impl OffsetsLog {
     /// Over the topic's partitions, in index order.
     pub fn new(partitions: Vec<Arc<Partition>>) -> OffsetsLog {
-        OffsetsLog { partitions }
+        OffsetsLog {
+            partitions: parking_lot::RwLock::new(partitions),
+        }
+    }
+
+    /// Lets go of the partitions so they can be closed cleanly at shutdown;
+    /// later writes fail with COORDINATOR_NOT_AVAILABLE.
+    pub fn close(&self) {
+        self.partitions.write().clear();
     }
 
     /// Whether there are no partitions (a coordinator not yet opened).
     pub fn is_empty(&self) -> bool {
-        self.partitions.is_empty()
+        self.partitions.read().is_empty()
     }
 
     /// The partition index of a group.
     pub fn partition_of(&self, group: &str) -> usize {
-        partition_for(group, self.partitions.len())
+        partition_for(group, self.partitions.read().len())
     }
 
     /// Appends records to the group's partition, in order, in as few
@@ -104,11 +112,13 @@ impl OffsetsLog {
         writes: &[Write],
         too_large: GroupError,
     ) -> Result<Appended, GroupError> {
-        let partition = self
-            .partitions
-            .get(self.partition_of(group))
-            .cloned()
-            .ok_or(GroupError::CoordinatorNotAvailable)?;
+        let partition = {
+            let partitions = self.partitions.read();
+            partitions
+                .get(partition_for(group, partitions.len()))
+                .cloned()
+        }
+        .ok_or(GroupError::CoordinatorNotAvailable)?;
         let now = crate::broker::now_ms();
         let mut offsets = Vec::with_capacity(writes.len());
         let mut end = 0;
@@ -143,7 +153,7 @@ impl OffsetsLog {
     /// Reads every partition from its start and rebuilds the groups' stored state.
     pub fn load(&self) -> Result<HashMap<String, Loaded>, LogError> {
         let mut groups: HashMap<String, Loaded> = HashMap::new();
-        for p in &self.partitions {
+        for p in self.partitions.read().iter() {
             load_partition(p, &mut groups)?;
         }
         groups.retain(|_, g| g.value.is_some() || !g.offsets.is_empty());
