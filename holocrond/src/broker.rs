@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{topic_config, ConfigOp, MetadataStore, TopicError, TopicMeta};
 use crate::config::Config;
+use crate::groups::{GroupConfig, GroupCoordinator};
 use crate::log::LogConfig;
 use crate::metrics::Metrics;
 use crate::partition::registry::PartitionRegistry;
@@ -30,6 +31,8 @@ pub struct Broker {
     pub shutdown: CancellationToken,
     /// When the broker started.
     pub started: Instant,
+    /// The consumer group coordinator.
+    pub groups: Arc<GroupCoordinator>,
 }
 
 /// A broker that could not start.
@@ -49,6 +52,9 @@ pub enum StartError {
     /// A partition could not be opened.
     #[error("opening partition: {0}")]
     Partition(#[from] crate::log::LogError),
+    /// The offsets topic could not be created.
+    #[error("creating __consumer_offsets: {0}")]
+    OffsetsTopic(TopicError),
 }
 
 /// Milliseconds since the Unix epoch.
@@ -70,7 +76,7 @@ impl Broker {
         let partitions = PartitionRegistry::new(&config.data_dir, shutdown.clone());
         let topics: Vec<TopicMeta> = metadata.snapshot().topics.values().cloned().collect();
         partitions.remove_strays(&topics).map_err(data_err)?;
-        let broker = Broker {
+        let mut broker = Broker {
             metrics: Metrics::new(),
             producer_ids: Default::default(),
             config,
@@ -78,13 +84,40 @@ impl Broker {
             partitions,
             shutdown,
             started: Instant::now(),
+            groups: Arc::new(GroupCoordinator::open(GroupConfig::default(), Vec::new())?),
         };
         for topic in &topics {
             broker
                 .partitions
                 .open_topic(topic, &broker.topic_log_config(topic))?;
         }
+        broker.groups = Arc::new(broker.open_groups()?);
         Ok(Arc::new(broker))
+    }
+
+    /// Creates `__consumer_offsets` if it is missing (compacted, with
+    /// `--offsets-topic-partitions` partitions) and loads the groups stored in it.
+    fn open_groups(&self) -> Result<GroupCoordinator, StartError> {
+        let name = crate::groups::OFFSETS_TOPIC;
+        let existing = self.metadata.snapshot().topics.get(name).cloned();
+        let topic = match existing {
+            Some(t) => t,
+            None => {
+                let configs = BTreeMap::from([
+                    ("cleanup.policy".to_owned(), "compact".to_owned()),
+                    ("segment.bytes".to_owned(), "104857600".to_owned()),
+                ]);
+                self.create_topic(name, self.config.groups.offsets_topic_partitions, configs)
+                    .map_err(StartError::OffsetsTopic)?
+            }
+        };
+        let partitions = (0..topic.partitions)
+            .filter_map(|i| self.partitions.get(name, i))
+            .collect();
+        Ok(GroupCoordinator::open(
+            self.config.groups.clone(),
+            partitions,
+        )?)
     }
 
     /// The log settings of a topic.

@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::groups::GroupConfig;
 use crate::log::{FlushPolicy, LogConfig};
 
 /// Raw command line (every flag also reads `HOLOCRON_<FLAG>`).
@@ -116,6 +117,35 @@ pub struct Args {
     /// Log filter, e.g. info or holocrond=debug [default: info].
     #[arg(long, env = "HOLOCRON_LOG_LEVEL", value_name = "FILTER")]
     pub log_level: Option<String>,
+    /// Partitions of __consumer_offsets when it is created [default: 50].
+    #[arg(long, env = "HOLOCRON_OFFSETS_TOPIC_PARTITIONS", value_name = "N")]
+    pub offsets_topic_partitions: Option<i32>,
+    /// Committed offsets of an empty group (or of a simple consumer, since the commit) expire after this [default: 10080 (7 days)].
+    #[arg(long, env = "HOLOCRON_OFFSETS_RETENTION_MINUTES", value_name = "MIN")]
+    pub offsets_retention_minutes: Option<u64>,
+    /// How often offsets are checked for expiry, in ms [default: 600000].
+    #[arg(
+        long,
+        env = "HOLOCRON_OFFSETS_RETENTION_CHECK_INTERVAL_MS",
+        value_name = "MS"
+    )]
+    pub offsets_retention_check_interval_ms: Option<u64>,
+    /// Smallest session timeout a group member may ask for, as group.min.session.timeout.ms [default: 6000].
+    #[arg(long, env = "HOLOCRON_GROUP_MIN_SESSION_TIMEOUT_MS", value_name = "MS")]
+    pub group_min_session_timeout_ms: Option<i32>,
+    /// Largest session timeout a group member may ask for, as group.max.session.timeout.ms [default: 1800000].
+    #[arg(long, env = "HOLOCRON_GROUP_MAX_SESSION_TIMEOUT_MS", value_name = "MS")]
+    pub group_max_session_timeout_ms: Option<i32>,
+    /// How long the first rebalance of an empty group waits for more members, as group.initial.rebalance.delay.ms [default: 3000].
+    #[arg(
+        long,
+        env = "HOLOCRON_GROUP_INITIAL_REBALANCE_DELAY_MS",
+        value_name = "MS"
+    )]
+    pub group_initial_rebalance_delay_ms: Option<u64>,
+    /// Most members per consumer group, as group.max.size [default: 1000].
+    #[arg(long, env = "HOLOCRON_GROUP_MAX_SIZE", value_name = "N")]
+    pub group_max_size: Option<usize>,
 }
 
 /// The same settings as read from a TOML file.
@@ -144,6 +174,13 @@ struct FileConfig {
     max_connections: Option<usize>,
     producer_id_expiration_ms: Option<u64>,
     log_level: Option<String>,
+    offsets_topic_partitions: Option<i32>,
+    offsets_retention_minutes: Option<u64>,
+    offsets_retention_check_interval_ms: Option<u64>,
+    group_min_session_timeout_ms: Option<i32>,
+    group_max_session_timeout_ms: Option<i32>,
+    group_initial_rebalance_delay_ms: Option<u64>,
+    group_max_size: Option<usize>,
 }
 
 /// A listener's security protocol.
@@ -208,6 +245,8 @@ pub struct Config {
     pub producer_id_expiration: Duration,
     /// tracing filter.
     pub log_level: String,
+    /// Consumer groups and committed offsets.
+    pub groups: GroupConfig,
 }
 
 /// A configuration that cannot be used.
@@ -313,6 +352,7 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
 }
 
 fn merge(a: Args, f: FileConfig) -> Result<Config, ConfigError> {
+    let groups = group_config(&a, &f)?;
     let listen = if a.listen.is_empty() {
         f.listen
             .unwrap_or_else(|| vec!["plaintext://127.0.0.1:9092".into()])
@@ -402,6 +442,7 @@ fn merge(a: Args, f: FileConfig) -> Result<Config, ConfigError> {
         return Err(invalid("max-request-bytes", "must be at least 1024"));
     }
     Ok(Config {
+        groups,
         data_dir: a
             .data_dir
             .or(f.data_dir)
@@ -435,6 +476,64 @@ fn merge(a: Args, f: FileConfig) -> Result<Config, ConfigError> {
                 .unwrap_or(86_400_000),
         ),
         log_level: a.log_level.or(f.log_level).unwrap_or_else(|| "info".into()),
+    })
+}
+
+fn group_config(a: &Args, f: &FileConfig) -> Result<GroupConfig, ConfigError> {
+    let d = GroupConfig::default();
+    let partitions = a
+        .offsets_topic_partitions
+        .or(f.offsets_topic_partitions)
+        .unwrap_or(d.offsets_topic_partitions);
+    if !(1..=crate::cluster::MAX_PARTITIONS).contains(&partitions) {
+        return Err(invalid(
+            "offsets-topic-partitions",
+            "must be between 1 and 100000",
+        ));
+    }
+    let min = a
+        .group_min_session_timeout_ms
+        .or(f.group_min_session_timeout_ms)
+        .unwrap_or(d.min_session_timeout_ms);
+    let max = a
+        .group_max_session_timeout_ms
+        .or(f.group_max_session_timeout_ms)
+        .unwrap_or(d.max_session_timeout_ms);
+    if min < 1 || max < min {
+        return Err(invalid(
+            "group-min-session-timeout-ms",
+            format!("need 1 <= min <= max, got min {min} and max {max}"),
+        ));
+    }
+    let minutes = a
+        .offsets_retention_minutes
+        .or(f.offsets_retention_minutes)
+        .unwrap_or(7 * 24 * 60);
+    if minutes < 1 {
+        return Err(invalid("offsets-retention-minutes", "must be at least 1"));
+    }
+    Ok(GroupConfig {
+        min_session_timeout_ms: min,
+        max_session_timeout_ms: max,
+        initial_rebalance_delay: Duration::from_millis(
+            a.group_initial_rebalance_delay_ms
+                .or(f.group_initial_rebalance_delay_ms)
+                .unwrap_or(3_000),
+        ),
+        max_size: a
+            .group_max_size
+            .or(f.group_max_size)
+            .unwrap_or(d.max_size)
+            .max(1),
+        offsets_topic_partitions: partitions,
+        offsets_retention_ms: i64::try_from(minutes.saturating_mul(60_000)).unwrap_or(i64::MAX),
+        offsets_retention_check_interval: Duration::from_millis(
+            a.offsets_retention_check_interval_ms
+                .or(f.offsets_retention_check_interval_ms)
+                .unwrap_or(600_000)
+                .max(100),
+        ),
+        ..d
     })
 }
 

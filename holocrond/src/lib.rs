@@ -4,11 +4,14 @@
 //! `net` (sockets, framing, connection loop) → `server` (one handler per
 //! Kafka API) → `cluster` (topic metadata) and `partition` (log + high
 //! watermark + group commit) → `log` (the segmented log on disk).
+//! `groups` is the consumer group coordinator, storing its state in the
+//! internal topic `__consumer_offsets`.
 //! `broker` holds the shared state; `run` wires everything together.
 
 pub mod broker;
 pub mod cluster;
 pub mod config;
+pub mod groups;
 pub mod log;
 pub mod metrics;
 pub mod net;

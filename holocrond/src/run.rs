@@ -79,6 +79,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     }
     tokio::spawn(watch_signals(shutdown.clone()));
     let maintenance = tokio::spawn(maintain(broker.clone()));
+    let groups = tokio::spawn(broker.groups.clone().run(shutdown.clone()));
     tracing::info!(
         data_dir = %broker.config.data_dir.display(),
         topics = broker.metadata.snapshot().topics.len(),
@@ -87,6 +88,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     );
     net::serve(broker.clone(), listeners, tls).await;
     let _ = maintenance.await;
+    let _ = groups.await;
     let closing = broker.clone();
     let _ = tokio::task::spawn_blocking(move || closing.partitions.close_all()).await;
     tracing::info!("holocrond stopped cleanly");

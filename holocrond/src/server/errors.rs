@@ -50,3 +50,32 @@ pub fn topic_error(e: &TopicError) -> ErrorCode {
 pub fn topic_name_error(_: &TopicNameError) -> ErrorCode {
     ErrorCode::InvalidTopicException
 }
+
+/// The Kafka error for a group coordinator outcome.
+pub fn group_error(e: crate::groups::GroupError) -> ErrorCode {
+    use crate::groups::GroupError as G;
+    match e {
+        G::InvalidGroupId => ErrorCode::InvalidGroupId,
+        G::InvalidRequest => ErrorCode::InvalidRequest,
+        G::InvalidSessionTimeout => ErrorCode::InvalidSessionTimeout,
+        G::UnknownMemberId => ErrorCode::UnknownMemberId,
+        G::MemberIdRequired => ErrorCode::MemberIdRequired,
+        G::IllegalGeneration => ErrorCode::IllegalGeneration,
+        G::InconsistentGroupProtocol => ErrorCode::InconsistentGroupProtocol,
+        G::RebalanceInProgress => ErrorCode::RebalanceInProgress,
+        G::GroupIdNotFound => ErrorCode::GroupIdNotFound,
+        G::NonEmptyGroup => ErrorCode::NonEmptyGroup,
+        G::GroupMaxSizeReached => ErrorCode::GroupMaxSizeReached,
+        G::FencedInstanceId => ErrorCode::FencedInstanceId,
+        G::GroupSubscribedToTopic => ErrorCode::GroupSubscribedToTopic,
+        G::OffsetMetadataTooLarge => ErrorCode::OffsetMetadataTooLarge,
+        // Retriable: the client finds the coordinator again and retries.
+        G::CoordinatorNotAvailable | G::StorageFailed | G::StorageTimedOut => {
+            ErrorCode::CoordinatorNotAvailable
+        }
+        G::ShuttingDown => ErrorCode::NotCoordinator,
+        // As Kafka answers records too large for the offsets topic.
+        G::CommitTooLarge => ErrorCode::InvalidCommitOffsetSize,
+        G::GroupTooLarge => ErrorCode::UnknownServerError,
+    }
+}

@@ -10,19 +10,30 @@ mod alter_configs;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
+mod delete_groups;
 mod delete_records;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
+mod describe_groups;
 mod describe_log_dirs;
 mod describe_producers;
 pub mod errors;
 mod fetch;
+mod find_coordinator;
+mod heartbeat;
 mod incremental_alter_configs;
 mod init_producer_id;
+mod join_group;
+mod leave_group;
+mod list_groups;
 mod list_offsets;
 mod metadata;
+mod offset_commit;
+mod offset_delete;
+mod offset_fetch;
 mod produce;
+mod sync_group;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -98,6 +109,17 @@ pub fn api_table() -> &'static ApiVersionTable {
             r(ApiKey::AlterConfigs, alter_configs::VERSIONS),
             r(ApiKey::InitProducerId, init_producer_id::VERSIONS),
             r(ApiKey::DescribeProducers, describe_producers::VERSIONS),
+            r(ApiKey::FindCoordinator, find_coordinator::VERSIONS),
+            r(ApiKey::JoinGroup, join_group::VERSIONS),
+            r(ApiKey::SyncGroup, sync_group::VERSIONS),
+            r(ApiKey::Heartbeat, heartbeat::VERSIONS),
+            r(ApiKey::LeaveGroup, leave_group::VERSIONS),
+            r(ApiKey::OffsetCommit, offset_commit::VERSIONS),
+            r(ApiKey::OffsetFetch, offset_fetch::VERSIONS),
+            r(ApiKey::DescribeGroups, describe_groups::VERSIONS),
+            r(ApiKey::ListGroups, list_groups::VERSIONS),
+            r(ApiKey::DeleteGroups, delete_groups::VERSIONS),
+            r(ApiKey::OffsetDelete, offset_delete::VERSIONS),
         ])
     })
 }
@@ -120,6 +142,17 @@ fn api_name(key: ApiKey) -> &'static str {
         ApiKey::AlterConfigs => "AlterConfigs",
         ApiKey::InitProducerId => "InitProducerId",
         ApiKey::DescribeProducers => "DescribeProducers",
+        ApiKey::FindCoordinator => "FindCoordinator",
+        ApiKey::JoinGroup => "JoinGroup",
+        ApiKey::SyncGroup => "SyncGroup",
+        ApiKey::Heartbeat => "Heartbeat",
+        ApiKey::LeaveGroup => "LeaveGroup",
+        ApiKey::OffsetCommit => "OffsetCommit",
+        ApiKey::OffsetFetch => "OffsetFetch",
+        ApiKey::DescribeGroups => "DescribeGroups",
+        ApiKey::ListGroups => "ListGroups",
+        ApiKey::DeleteGroups => "DeleteGroups",
+        ApiKey::OffsetDelete => "OffsetDelete",
         _ => "Other",
     }
 }
@@ -177,6 +210,17 @@ pub fn dispatch(broker: &Arc<Broker>, ctx: &Arc<ConnContext>, frame: Bytes) -> D
         RequestKind::AlterConfigs(r) => ready(alter_configs::handle(&b, r, version)),
         RequestKind::InitProducerId(r) => ready(init_producer_id::handle(&b, r, version)),
         RequestKind::DescribeProducers(r) => ready(describe_producers::handle(&b, r, version)),
+        RequestKind::FindCoordinator(r) => ready(find_coordinator::handle(&b, ctx, r, version)),
+        RequestKind::JoinGroup(r) => join_group::handle(&b, ctx, &req.header, r, version),
+        RequestKind::SyncGroup(r) => sync_group::handle(&b, r, version),
+        RequestKind::Heartbeat(r) => ready(heartbeat::handle(&b, r, version)),
+        RequestKind::LeaveGroup(r) => ready(leave_group::handle(&b, r, version)),
+        RequestKind::OffsetCommit(r) => offset_commit::handle(&b, r, version),
+        RequestKind::OffsetFetch(r) => ready(offset_fetch::handle(&b, r, version)),
+        RequestKind::DescribeGroups(r) => ready(describe_groups::handle(&b, r, version)),
+        RequestKind::ListGroups(r) => ready(list_groups::handle(&b, r, version)),
+        RequestKind::DeleteGroups(r) => delete_groups::handle(&b, r, version),
+        RequestKind::OffsetDelete(r) => offset_delete::handle(&b, r, version),
         _ => return Dispatch::Close(format!("no handler for API {api:?}")),
     };
     let name = api_name(api);
