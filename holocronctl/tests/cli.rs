@@ -30,8 +30,6 @@ use holocronctl::output::Doc;
 use predicates::prelude::*;
 use serde::de::DeserializeOwned;
 
-const GROUPS: &str = "needs consumer groups (issue 4)";
-
 fn holocrond_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("HOLOCROND_BIN") {
         return PathBuf::from(p);
@@ -503,31 +501,7 @@ fn exit_codes_for_usage_unreachable_and_tls() {
 }
 
 #[test]
-fn group_commands_are_unsupported_until_the_broker_has_groups() {
-    let b = Broker::start();
-    b.human(&["topic", "create", "g"]);
-    for args in [
-        &["group", "list"][..],
-        &["group", "describe", "billing"],
-        &["group", "lag", "billing"],
-        &[
-            "group",
-            "reset-offsets",
-            "billing",
-            "--topic",
-            "g",
-            "--to-earliest",
-        ],
-        &["group", "delete", "billing"],
-    ] {
-        b.fails(args, ErrorClass::Unsupported);
-    }
-}
-
-#[test]
-#[ignore = "needs consumer groups (issue 4)"]
 fn groups_end_to_end() {
-    let _ = GROUPS;
     let b = Broker::start();
     b.human(&["topic", "create", "g", "-p", "2"]);
     b.ctl()

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::errors::{topic_error, ErrorCode};
 use crate::broker::Broker;
+use crate::cluster::topic_name;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (1, 6);
@@ -43,6 +44,10 @@ pub(super) fn handle(broker: &Arc<Broker>, req: DeleteTopicsRequest, version: i1
                 .with_topic_id(id);
             let outcome = match resolved {
                 None => Err((ErrorCode::UnknownTopicId, format!("no topic has id {id}"))),
+                Some(n) if topic_name::is_internal(&n) => Err((
+                    ErrorCode::InvalidTopicException,
+                    format!("{n} is an internal topic and cannot be deleted"),
+                )),
                 Some(n) => broker
                     .delete_topic(&n)
                     .map(|t| (n, t.id))

@@ -15,6 +15,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::errors::{append_error, log_error, ErrorCode};
 use super::Reply;
 use crate::broker::{now_ms, Broker};
+use crate::cluster::topic_name;
 use crate::partition::Partition;
 
 /// Versions served (v13 names topics by id).
@@ -68,6 +69,10 @@ pub(super) fn handle(
                 ))
             } else {
                 match (&partition, data.records) {
+                    (Some(_), _) if name.as_deref().is_some_and(topic_name::is_internal) => Err((
+                        ErrorCode::InvalidTopicException,
+                        "clients cannot write to internal topics".to_owned(),
+                    )),
                     (None, _) => Err((
                         if version >= 13 && name.is_none() {
                             ErrorCode::UnknownTopicId
