@@ -9,8 +9,8 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
-use super::errors::{topic_error, ErrorCode};
+use super::config_change;
+use super::errors::ErrorCode;
 use crate::broker::Broker;
 use crate::cluster::ConfigOp;
 
@@ -27,25 +27,10 @@ pub(super) fn handle(
         .into_iter()
         .map(|r| {
             let name = r.resource_name.to_string();
-            let outcome = match r.resource_type {
-                RESOURCE_TOPIC => ops_of(&r.configs).and_then(|ops| {
-                    let run = if req.validate_only {
-                        broker.metadata.check_config_ops(&name, &ops).map(|_| ())
-                    } else {
-                        broker.alter_topic_configs(&name, &ops)
-                    };
-                    run.map_err(|e| (topic_error(&e), e.to_string()))
-                }),
-                RESOURCE_BROKER => Err((
-                    ErrorCode::InvalidRequest,
-                    "broker configs are set with holocrond flags, environment or config file"
-                        .into(),
-                )),
-                other => Err((
-                    ErrorCode::InvalidRequest,
-                    format!("resource type {other} is not supported"),
-                )),
-            };
+            let outcome =
+                config_change::apply(broker, r.resource_type, &name, req.validate_only, || {
+                    ops_of(&r.configs)
+                });
             let mut resp = AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name);

@@ -8,6 +8,7 @@
 
 mod alter_configs;
 mod api_versions;
+mod config_change;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
