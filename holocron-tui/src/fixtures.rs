@@ -29,7 +29,9 @@ fn partition(p: i32, start: i64, hw: i64, size: u64) -> PartitionRow {
 
 /// A poll at `at_ms` after `step` polls of steady produce traffic.
 pub fn snapshot(at_ms: u64, step: i64) -> ClusterSnapshot {
-    let grow = |base: i64, per: i64| base + per * step;
+    // Uneven traffic, so rates and sparklines vary between polls.
+    let cum = [0, 2, 3, 6, 8, 9][step.clamp(0, 5) as usize];
+    let grow = |base: i64, per: i64| base + per * cum;
     ClusterSnapshot {
         at_ms,
         cluster_id: Some("hc-7f3a9e".into()),

@@ -57,7 +57,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(3),
         Constraint::Length(9),
         Constraint::Length(if wide { 23 } else { 12 }),
-        Constraint::Length(if wide { 16 } else { 10 }),
+        Constraint::Length(if wide { 16 } else { 12 }),
         Constraint::Fill(3),
     ];
     if wide {
