@@ -117,11 +117,16 @@ impl PartitionRow {
         Some((self.high_watermark? - self.log_start?).max(0))
     }
 
-    /// Each replica's lag behind the leader's log end (None: unknown).
+    /// Each replica's lag behind the leader's log end (None: unknown). The
+    /// leader is the reference, so its lag is 0 whenever offsets are known.
     pub fn replica_lags(&self) -> Vec<(i32, Option<i64>)> {
+        let known = self.log_end.or(self.high_watermark).is_some();
         self.replicas
             .iter()
             .map(|id| {
+                if *id == self.leader && known {
+                    return (*id, Some(0));
+                }
                 let lag = self.replica_state.as_ref().and_then(|rs| {
                     let leo = rs.iter().find(|r| r.node_id == *id)?.log_end_offset?;
                     let end = self.log_end.or(self.high_watermark)?;

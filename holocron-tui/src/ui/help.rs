@@ -27,7 +27,7 @@ pub const KEYS: &[(&str, &str)] = &[
 /// Draws the overlay centered in `area`.
 pub fn draw(frame: &mut Frame, area: Rect) {
     let height = (KEYS.len() as u16 + 2).min(area.height);
-    let width = 62.min(area.width);
+    let width = 66.min(area.width);
     let [v] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(area);
