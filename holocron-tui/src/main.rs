@@ -1,1 +1,5 @@
-fn main() {}
+//! `holocron-tui`: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    holocron_tui::main_with_args(std::env::args_os())
+}

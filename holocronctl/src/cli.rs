@@ -161,6 +161,8 @@ pub enum Command {
     Profile(ProfileCmd),
     /// Print a shell completion script
     Completion(CompletionArgs),
+    /// The live dashboard (runs holocron-tui with these connection flags)
+    Tui(TuiArgs),
 }
 
 /// `cluster …`
@@ -638,6 +640,21 @@ pub struct CompletionArgs {
     /// Shell
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `tui`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Runs holocron-tui (next to holocronctl, else on PATH) with the connection\nflags given here; other arguments are passed on (see holocron-tui --help).\n\nExamples:\n  holocronctl tui\n  holocronctl --brokers 10.0.0.1:9092 tui --interval 1s --tail orders"
+)]
+pub struct TuiArgs {
+    /// Arguments for holocron-tui
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 #[cfg(test)]
