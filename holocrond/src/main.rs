@@ -9,7 +9,27 @@ use tokio_util::sync::CancellationToken;
 #[global_allocator]
 static ALLOC: holocron_proto::alloc::LazyLargeAlloc = holocron_proto::alloc::LazyLargeAlloc;
 
+/// Keeps request-sized buffers (up to tens of MiB) in glibc's heap instead of
+/// a fresh `mmap` per request that is unmapped again on free: every produce
+/// and fetch otherwise pays page faults for its frame buffer (measured as a
+/// quarter of the broker's produce CPU; BENCHMARKS.md). Freed memory above
+/// 64 MiB at the top of the heap is still returned to the kernel.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn tune_allocator() {
+    // SAFETY: mallopt only changes glibc malloc parameters; it is called once,
+    // before the runtime starts any thread, with valid parameter constants.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let config = match Config::from_env_and_args() {
         Ok(c) => c,
         Err(e) => {

@@ -20,10 +20,15 @@
  *            machine. Produce only: a mock partition keeps just its last
  *            ~5 MB, so there is nothing to read back.
  *
+ * Producer: linger.ms=5, 5 requests in flight, no idempotence, no
+ * compression, queues of 1 M records / 1 GiB. Consumer: librdkafka's
+ * defaults (fetch.wait.max.ms=500), the legacy per-partition API, so no
+ * group coordinator is involved. --set KEY=VALUE passes any other
+ * librdkafka property (experiments; scripts/bench does not use it).
+ *
  * Every loop is bounded by a deadline (--timeout-s).
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -31,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <librdkafka/rdkafka.h>
@@ -51,6 +57,8 @@ struct opts {
     double timeout_s;
     long interval_us;
     int linger_ms;
+    int n_extra;
+    const char *extra[16];
 };
 
 static void die(const char *fmt, ...) {
@@ -71,6 +79,14 @@ static uint64_t now_ns(void) {
 
 static double secs_since(uint64_t t0) { return (double)(now_ns() - t0) / 1e9; }
 
+/* CPU seconds used by this process (every librdkafka thread) so far. */
+static double cpu_secs(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
 static void put_u64(unsigned char *p, uint64_t v) {
     for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
@@ -85,6 +101,18 @@ static void set(rd_kafka_conf_t *conf, const char *k, const char *v) {
     char err[512];
     if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK)
         die("config %s=%s: %s", k, v, err);
+}
+
+/* --set KEY=VALUE options, applied last (experiments). */
+static void set_extra(rd_kafka_conf_t *conf, const struct opts *o) {
+    for (int i = 0; i < o->n_extra; i++) {
+        char kv[512];
+        snprintf(kv, sizeof kv, "%s", o->extra[i]);
+        char *eq = strchr(kv, '=');
+        if (!eq) die("--set wants KEY=VALUE, got %s", kv);
+        *eq = 0;
+        set(conf, kv, eq + 1);
+    }
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
@@ -127,6 +155,7 @@ static rd_kafka_t *new_producer(const struct opts *o, struct delivery *d) {
     set(conf, "batch.num.messages", "10000");
     set(conf, "message.timeout.ms", "60000");
     set(conf, "socket.nagle.disable", "true");
+    set_extra(conf, o);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, d);
@@ -167,6 +196,7 @@ static int run_produce(const struct opts *o) {
     if (!buf) die("out of memory");
     for (int i = 0; i < o->size; i++) buf[i] = (unsigned char)('a' + i % 26);
     uint64_t *seq = calloc((size_t)o->partitions, sizeof *seq);
+    const double cpu0 = cpu_secs();
     const uint64_t t0 = now_ns();
     const uint64_t deadline = t0 + (uint64_t)(o->timeout_s * 1e9);
     int p = 0;
@@ -188,11 +218,13 @@ static int run_produce(const struct opts *o) {
     int left_ms = (int)((double)(deadline > now_ns() ? deadline - now_ns() : 0) / 1e6);
     rd_kafka_flush(rk, left_ms);
     const double secs = secs_since(t0);
+    const double cpu = cpu_secs() - cpu0;
     const int outq = rd_kafka_outq_len(rk);
     printf("RESULT mode=produce topic=%s count=%ld size=%d acks=%s partitions=%d secs=%.3f "
-           "msgs_per_s=%.0f mb_per_s=%.1f delivered=%ld errors=%ld undelivered=%d\n",
+           "msgs_per_s=%.0f mb_per_s=%.1f client_cpu_pct=%.0f delivered=%ld errors=%ld "
+           "undelivered=%d\n",
            o->topic, o->count, o->size, o->acks, o->partitions, secs, (double)d.ok / secs,
-           (double)d.ok * o->size / 1e6 / secs, d.ok, d.failed, outq);
+           (double)d.ok * o->size / 1e6 / secs, 100 * cpu / secs, d.ok, d.failed, outq);
     fflush(stdout);
     if (d.failed) fprintf(stderr, "rdkafka_bench: first delivery error: %s\n", d.first_error);
     int ok = d.failed == 0 && outq == 0 && d.ok == o->count;
@@ -210,6 +242,7 @@ static rd_kafka_t *new_consumer(const struct opts *o) {
     set(conf, "bootstrap.servers", o->brokers);
     set(conf, "enable.partition.eof", "false");
     set(conf, "socket.nagle.disable", "true");
+    set_extra(conf, o);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     char err[512];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
@@ -238,6 +271,7 @@ static int run_consume(const struct opts *o) {
     rd_kafka_message_t **batch = calloc(10000, sizeof *batch);
     long got = 0, bad = 0;
     uint64_t bytes = 0, t_first = 0;
+    double cpu_first = 0;
     const uint64_t t0 = now_ns();
     const uint64_t deadline = t0 + (uint64_t)(o->timeout_s * 1e9);
     rd_kafka_queue_t *q = start_all(rk, rkt, o->partitions, RD_KAFKA_OFFSET_BEGINNING);
@@ -254,7 +288,10 @@ static int run_consume(const struct opts *o) {
                        m->len < HEADER_BYTES) {
                 if (bad++ < 5) fprintf(stderr, "rdkafka_bench: unexpected record\n");
             } else {
-                if (!t_first) t_first = now_ns();
+                if (!t_first) {
+                    t_first = now_ns();
+                    cpu_first = cpu_secs();
+                }
                 uint64_t s = get_u64(m->payload);
                 if (s != next[m->partition] && bad++ < 5)
                     fprintf(stderr,
@@ -269,6 +306,7 @@ static int run_consume(const struct opts *o) {
         }
     }
     const uint64_t t_end = now_ns();
+    const double cpu = cpu_secs() - cpu_first;
     stop_all(rkt, o->partitions);
     /* Nothing beyond what we read may be stored: the high watermarks must
      * add up to the count. */
@@ -280,13 +318,18 @@ static int run_consume(const struct opts *o) {
         if (e) die("watermarks %d: %s", p, rd_kafka_err2str(e));
         stored += hi - lo;
     }
-    const double secs = (double)(t_end - (t_first ? t_first : t0)) / 1e9;
+    /* Throughput is timed from the first record (connection set-up and
+     * metadata excluded), unless that span is too short to mean anything. */
     const double total_secs = (double)(t_end - t0) / 1e9;
+    double secs = (double)(t_end - (t_first ? t_first : t0)) / 1e9;
+    if (secs < 0.01) secs = total_secs;
     const int order_ok = bad == 0 && got == o->count && stored == o->count;
     printf("RESULT mode=consume topic=%s count=%ld partitions=%d got=%ld stored=%" PRId64
-           " secs=%.3f total_secs=%.3f msgs_per_s=%.0f mb_per_s=%.1f errors=%ld check=%s\n",
+           " secs=%.3f total_secs=%.3f msgs_per_s=%.0f mb_per_s=%.1f client_cpu_pct=%.0f errors=%ld "
+           "check=%s\n",
            o->topic, o->count, o->partitions, got, stored, secs, total_secs,
-           secs > 0 ? (double)got / secs : 0, secs > 0 ? (double)bytes / 1e6 / secs : 0, bad,
+           secs > 0 ? (double)got / secs : 0, secs > 0 ? (double)bytes / 1e6 / secs : 0,
+           secs > 0 ? 100 * cpu / secs : 0, bad,
            order_ok ? "ok" : "FAILED");
     fflush(stdout);
     rd_kafka_topic_destroy(rkt);
@@ -434,7 +477,8 @@ static void usage(void) {
     fprintf(stderr,
             "usage: rdkafka_bench produce|consume|latency|mock [--brokers HOST:PORT] "
             "[--topic T] [--count N] [--size BYTES] [--acks 1|all] [--partitions N] "
-            "[--create] [--timeout-s S] [--interval-us US] [--linger-ms MS]\n");
+            "[--create] [--timeout-s S] [--interval-us US] [--linger-ms MS] "
+            "[--set LIBRDKAFKA_KEY=VALUE]...\n");
     exit(2);
 }
 
@@ -468,6 +512,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--timeout-s")) o.timeout_s = atof(v);
         else if (!strcmp(a, "--interval-us")) o.interval_us = atol(v);
         else if (!strcmp(a, "--linger-ms")) o.linger_ms = atoi(v);
+        else if (!strcmp(a, "--set") && o.n_extra < 16) o.extra[o.n_extra++] = v;
         else usage();
     }
     if (o.count <= 0 || o.size < HEADER_BYTES || o.partitions < 1 ||

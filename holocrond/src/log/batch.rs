@@ -121,13 +121,13 @@ fn check_uncompressed_records(batch: &[u8]) -> Result<(), LogError> {
     let mut at = HEADER;
     for _ in 0..count {
         let (len, used) = read_varint(&batch[at.min(batch.len())..])
-            .ok_or(LogError::invalid(InvalidBatchReason::RecordsMismatch))?;
+            .ok_or_else(|| LogError::invalid(InvalidBatchReason::RecordsMismatch))?;
         let len = usize::try_from(len)
             .map_err(|_| LogError::invalid(InvalidBatchReason::RecordsMismatch))?;
         at = at
             .checked_add(used + len)
             .filter(|end| *end <= batch.len())
-            .ok_or(LogError::invalid(InvalidBatchReason::RecordsMismatch))?;
+            .ok_or_else(|| LogError::invalid(InvalidBatchReason::RecordsMismatch))?;
     }
     if at == batch.len() {
         Ok(())
