@@ -73,7 +73,7 @@ impl Broker {
         };
         std::fs::create_dir_all(&config.data_dir).map_err(data_err)?;
         let metadata = MetadataStore::open(&config.data_dir.join("_holocron"))?;
-        let partitions = PartitionRegistry::new(&config.data_dir, shutdown.clone());
+        let partitions = PartitionRegistry::new(&config.data_dir);
         let topics: Vec<TopicMeta> = metadata.snapshot().topics.values().cloned().collect();
         partitions.remove_strays(&topics).map_err(data_err)?;
         let mut broker = Broker {

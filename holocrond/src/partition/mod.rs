@@ -6,10 +6,12 @@
 //! `acks=all` waits for the high watermark to pass its batch — the same rule
 //! the Raft commit point will follow in clusters (DESIGN.md §4).
 //!
-//! The flusher is the group commit: appends only write to the page cache and
-//! wake it; it fsyncs whatever has accumulated, once, then advances the high
-//! watermark, releasing every producer and long-polling fetcher waiting on it.
+//! Group commit lives in [`flusher`]: appends only write to the page cache
+//! and queue the partition; a flush thread fsyncs whatever has accumulated,
+//! once, then advances the high watermark, releasing every producer and
+//! long-polling fetcher waiting on it.
 
+pub mod flusher;
 pub mod registry;
 
 use std::path::Path;
@@ -19,7 +21,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use holocron_proto::batch::{BatchView, Batches};
 use parking_lot::RwLock;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::log::{Durability, FlushPolicy, Log, LogConfig, LogError, RetentionOutcome};
@@ -91,7 +93,10 @@ pub struct Partition {
     durability: Arc<Durability>,
     /// The high watermark; every change wakes waiting producers and fetchers.
     hwm: watch::Sender<u64>,
-    dirty: Notify,
+    /// Whether the partition is in the flush queue.
+    flush_queued: AtomicBool,
+    flusher: Arc<flusher::FlushQueue>,
+    me: std::sync::Weak<Partition>,
     fsync_each_append: AtomicBool,
     poisoned: AtomicBool,
 }
@@ -103,6 +108,7 @@ impl Partition {
         id: TopicPartition,
         topic_id: Uuid,
         config: LogConfig,
+        flusher: Arc<flusher::FlushQueue>,
     ) -> Result<Arc<Partition>, LogError> {
         let always = matches!(config.flush, FlushPolicy::Always);
         let log = Log::open(dir, config)?;
@@ -116,7 +122,7 @@ impl Partition {
             wall_clock_ms(),
         )?;
         let (hwm, _) = watch::channel(end);
-        Ok(Arc::new(Partition {
+        Ok(Arc::new_cyclic(|me| Partition {
             id,
             topic_id,
             dir: dir.to_owned(),
@@ -125,7 +131,9 @@ impl Partition {
             producers_dirty: AtomicBool::new(replayed > 0),
             durability,
             hwm,
-            dirty: Notify::new(),
+            flush_queued: AtomicBool::new(false),
+            flusher,
+            me: me.clone(),
             fsync_each_append: AtomicBool::new(always),
             poisoned: AtomicBool::new(false),
         }))
@@ -196,7 +204,7 @@ impl Partition {
             }
         };
         if self.fsync_each_append.load(Ordering::Relaxed) {
-            self.dirty.notify_one();
+            self.request_flush();
         }
         Ok(appended)
     }
@@ -246,34 +254,35 @@ impl Partition {
         }
     }
 
-    /// The group-commit loop: fsync what accumulated, advance the high
-    /// watermark, repeat. Ends when `shutdown` fires.
-    pub async fn run_flusher(self: Arc<Self>, shutdown: tokio_util::sync::CancellationToken) {
-        loop {
-            tokio::select! {
-                () = self.dirty.notified() => {}
-                () = shutdown.cancelled() => return,
+    /// Queues this partition for the next fsync round (once).
+    fn request_flush(&self) {
+        if !self.flush_queued.swap(true, Ordering::SeqCst) {
+            if let Some(me) = self.me.upgrade() {
+                self.flusher.enqueue(me);
             }
-            let target = self.log.read().log_end_offset();
-            if target <= *self.hwm.borrow() {
-                continue;
+        }
+    }
+
+    /// One group-commit round, on a flush thread: fsync everything written
+    /// so far, then advance the high watermark to it.
+    pub(crate) fn flush_round(&self) {
+        // Cleared before the log end is read: an append after this point
+        // queues the partition again and is covered by the next round.
+        self.flush_queued.store(false, Ordering::SeqCst);
+        if self.is_poisoned() {
+            return;
+        }
+        let target = self.log.read().log_end_offset();
+        if target <= *self.hwm.borrow() {
+            return;
+        }
+        match self.durability.sync_to(target - 1) {
+            Ok(()) => {
+                self.hwm.send_if_modified(|h| advance(h, target));
             }
-            let durability = self.durability.clone();
-            let synced = tokio::task::spawn_blocking(move || durability.sync_to(target - 1)).await;
-            match synced {
-                Ok(Ok(())) => {
-                    self.hwm.send_if_modified(|h| advance(h, target));
-                }
-                Ok(Err(e)) => {
-                    tracing::error!(partition = %self.id, error = %e, "fsync failed; the partition is read-only");
-                    self.poison();
-                    return;
-                }
-                Err(e) => {
-                    tracing::error!(partition = %self.id, error = %e, "flusher task failed; the partition is read-only");
-                    self.poison();
-                    return;
-                }
+            Err(e) => {
+                tracing::error!(partition = %self.id, error = %e, "fsync failed; the partition is read-only");
+                self.poison();
             }
         }
     }
@@ -411,7 +420,7 @@ impl Partition {
         self.log.write().set_config(config);
         self.fsync_each_append.store(always, Ordering::Relaxed);
         // Whatever was written before the change must still be committed.
-        self.dirty.notify_one();
+        self.request_flush();
     }
 
     /// Periodic work: roll by age and flush by interval.

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{Partition, TopicPartition};
@@ -26,7 +25,7 @@ const DELETE_SUFFIX: &str = "-delete";
 pub struct PartitionRegistry {
     data_dir: PathBuf,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
-    shutdown: CancellationToken,
+    flusher: Arc<super::flusher::FlushQueue>,
 }
 
 /// Parses `<topic>-<index>` directory names.
@@ -42,12 +41,12 @@ pub fn parse_dir_name(name: &str) -> Option<TopicPartition> {
 }
 
 impl PartitionRegistry {
-    /// A registry over `data_dir`; flushers stop when `shutdown` fires.
-    pub fn new(data_dir: &Path, shutdown: CancellationToken) -> PartitionRegistry {
+    /// A registry over `data_dir`, with its group-commit flush threads.
+    pub fn new(data_dir: &Path) -> PartitionRegistry {
         PartitionRegistry {
             data_dir: data_dir.to_owned(),
             partitions: RwLock::new(HashMap::new()),
-            shutdown,
+            flusher: super::flusher::FlushQueue::start(super::flusher::FLUSH_THREADS),
         }
     }
 
@@ -102,8 +101,13 @@ impl PartitionRegistry {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| io_error("create partition directory", &dir, e))?;
             write_topic_id(&dir, topic.id)?;
-            let partition = Partition::open(&dir, tp.clone(), topic.id, config.clone())?;
-            tokio::spawn(partition.clone().run_flusher(self.shutdown.child_token()));
+            let partition = Partition::open(
+                &dir,
+                tp.clone(),
+                topic.id,
+                config.clone(),
+                self.flusher.clone(),
+            )?;
             self.partitions.write().insert(tp, partition);
         }
         Ok(())
