@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod broker;
+pub mod certs;
 pub mod cluster;
 pub mod common;
 pub mod completion;
@@ -49,6 +50,7 @@ pub fn run(cli: Cli) -> CtlResult {
     let command = match cli.command {
         Command::Completion(a) => return completion::run(&a),
         Command::Profile(c) => return profile::run(c, &cli.global, &out),
+        Command::Certs(c) => return certs::run(c, &out),
         other => other,
     };
     let settings = connect::resolve(&cli.global)?;
@@ -76,7 +78,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> CtlResult {
         Command::Group(c) => group::run(ctx, c).await,
         Command::Offsets(a) => offsets::run(ctx, a).await,
         Command::Bench(c) => bench::run(ctx, c).await,
-        Command::Completion(_) | Command::Profile(_) => Ok(()),
+        Command::Completion(_) | Command::Profile(_) | Command::Certs(_) => Ok(()),
     }
 }
 
