@@ -655,7 +655,10 @@ Examples:
   holocronctl certs init --dir /etc/holocron/ca --name 'Acme Holocron CA' --json")]
     Init(CertsInitArgs),
     /// Issue a node (broker) or client certificate signed by the CA
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  holocronctl certs issue node --id 0 --host localhost --host 127.0.0.1\n  holocronctl certs issue client --name alice"
+    )]
     Issue(IssueCmd),
     /// Show what a certificate file says: subject, SANs, node id, validity, issuer
     #[command(after_help = "\

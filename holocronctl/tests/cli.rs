@@ -30,6 +30,9 @@ use holocronctl::output::Doc;
 use predicates::prelude::*;
 use serde::de::DeserializeOwned;
 
+#[path = "cli/certs.rs"]
+mod certs;
+
 const GROUPS: &str = "needs consumer groups (issue 4)";
 
 fn holocrond_bin() -> PathBuf {

@@ -158,9 +158,10 @@ impl CertDoc {
     }
 
     fn validity(&self) -> String {
-        let left = if self.days_left < 0 {
-            format!("expired {} days ago", -self.days_left)
-        } else if now_unix() < self.not_before_unix {
+        let now = now_unix();
+        let left = if self.not_after_unix < now {
+            format!("expired {} days ago", (now - self.not_after_unix) / 86_400)
+        } else if now < self.not_before_unix {
             "not valid yet".to_owned()
         } else {
             format!("{} days left", self.days_left)
