@@ -141,7 +141,10 @@ fn init_issue_inspect_and_verify_with_safe_defaults() {
         &["certs", "inspect", "certs/node-3.crt"],
         "holocron.certs.inspect/v1",
     );
-    assert_eq!(inspect.certificates, [node.certificate.clone()]);
+    assert_eq!(
+        inspect.certificates,
+        std::slice::from_ref(&node.certificate)
+    );
     c.ctl()
         .args(["certs", "inspect", "certs/node-3.crt"])
         .assert()
