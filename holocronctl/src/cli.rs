@@ -19,7 +19,8 @@ Examples:
   holocronctl --brokers 10.0.0.1:9092 topic list --json
 
 Connection: --brokers, else $HOLOCRON_BROKERS, else the current profile,
-else 127.0.0.1:9092.
+else 127.0.0.1:9092. TLS: --tls-ca (and --tls-cert/--tls-key for mTLS);
+`holocronctl certs` makes the files (offline).
 
 JSON (--json): data only on stdout, one document per command (NDJSON for
 streams), each with \"schema\": \"holocron.<command>/v1\"; errors as one JSON
@@ -35,7 +36,8 @@ Exit codes:
   6  not authorized
   7  partial failure (some items failed; the output says which)
   8  unsupported by the broker (the API is missing)
-  9  unhealthy (cluster health)";
+  9  unhealthy (cluster health)
+  10 invalid certificate (certs verify; a broker's certificate over TLS)";
 
 /// holocronctl: operate a Holocron (or any Kafka) cluster.
 #[derive(Debug, Parser)]
@@ -159,6 +161,9 @@ pub enum Command {
     /// Named connection profiles in the config file
     #[command(subcommand)]
     Profile(ProfileCmd),
+    /// Certificates for TLS: a CA, node and client certificates, inspect, verify (offline)
+    #[command(subcommand)]
+    Certs(CertsCmd),
     /// Print a shell completion script
     Completion(CompletionArgs),
     /// The live dashboard (runs holocron-tui with these connection flags)
@@ -629,6 +634,179 @@ pub enum ProfileCmd {
         /// Profile name
         name: String,
     },
+}
+
+/// Where `certs` keeps the CA by default.
+pub const DEFAULT_CERTS_DIR: &str = "certs";
+
+/// `certs …`
+#[derive(Debug, Subcommand)]
+#[command(after_help = "\
+Offline: no broker is contacted. Keys are written 0600, certificates 0644,
+and no file is replaced without --force.
+
+From nothing to a TLS broker:
+  holocronctl certs init
+  holocronctl certs issue node --id 0 --host localhost --host 127.0.0.1
+  holocrond --listen tls://127.0.0.1:9093 --tls-cert certs/node-0.crt --tls-key certs/node-0.key")]
+pub enum CertsCmd {
+    /// Create a certificate authority: ca.crt and ca.key (0600) in --dir
+    #[command(after_help = "\
+Examples:
+  holocronctl certs init
+  holocronctl certs init --dir /etc/holocron/ca --name 'Acme Holocron CA' --json")]
+    Init(CertsInitArgs),
+    /// Issue a node (broker) or client certificate signed by the CA
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  holocronctl certs issue node --id 0 --host localhost --host 127.0.0.1\n  holocronctl certs issue client --name alice"
+    )]
+    Issue(IssueCmd),
+    /// Show what a certificate file says: subject, SANs, node id, validity, issuer
+    #[command(after_help = "\
+Examples:
+  holocronctl certs inspect certs/node-0.crt
+  holocronctl certs inspect certs/client-alice.crt --json | jq .certificates[0].days_left")]
+    Inspect {
+        /// Certificate file (PEM; every certificate of a chain is shown)
+        file: PathBuf,
+    },
+    /// Check a certificate against a CA for a host, a node id or client use
+    #[command(after_help = "\
+Without --host, --node or --client: a node certificate is checked for its
+node id, any other for client use. An invalid certificate exits 10 and
+says why: expired, not yet valid, another CA or another name.
+
+Examples:
+  holocronctl certs verify certs/node-0.crt --host 127.0.0.1
+  holocronctl certs verify certs/node-0.crt --node 0 --ca certs/ca.crt
+  holocronctl certs verify certs/client-alice.crt --client --json | jq .reason")]
+    Verify(CertsVerifyArgs),
+}
+
+/// Key algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyTypeArg {
+    /// ECDSA on P-256 with SHA-256: small, fast, supported everywhere
+    EcdsaP256,
+    /// ECDSA on P-384 with SHA-384
+    EcdsaP384,
+    /// Ed25519 (not every Kafka client supports it)
+    Ed25519,
+}
+
+/// `certs init`
+#[derive(Debug, Args)]
+pub struct CertsInitArgs {
+    /// Directory for ca.crt and ca.key
+    #[arg(long, env = "HOLOCRON_CERTS_DIR", default_value = DEFAULT_CERTS_DIR, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The CA's common name
+    #[arg(long, default_value = "Holocron CA", value_name = "NAME")]
+    pub name: String,
+    /// Validity in days
+    #[arg(long, default_value = "3650", value_name = "DAYS")]
+    pub days: u32,
+    /// Key algorithm
+    #[arg(long, value_enum, default_value = "ecdsa-p256")]
+    pub key_type: KeyTypeArg,
+    /// Replace an existing CA (certificates it issued stop being trusted)
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `certs issue …`
+#[derive(Debug, Subcommand)]
+pub enum IssueCmd {
+    /// A node certificate: its host names and IPs, and its node id (server and client use)
+    #[command(after_help = "\
+Writes node-<ID>.crt and node-<ID>.key to --out. Every --host (a DNS name
+or an IP address) is a name clients may dial; the node id is encoded so
+peers can check which node they talk to.
+
+Examples:
+  holocronctl certs issue node --id 0 --host localhost --host 127.0.0.1
+  holocronctl certs issue node --id 2 --host broker-2.example.com,10.0.0.12 --out /etc/holocron/tls")]
+    Node(IssueNodeArgs),
+    /// A client certificate whose subject names the principal (for mTLS)
+    #[command(after_help = "\
+Writes client-<NAME>.crt and client-<NAME>.key to --out.
+
+Examples:
+  holocronctl certs issue client --name alice
+  holocronctl --tls-ca certs/ca.crt --tls-cert certs/client-alice.crt --tls-key certs/client-alice.key \\
+    --brokers 127.0.0.1:9093 topic list")]
+    Client(IssueClientArgs),
+}
+
+/// Settings every `certs issue` takes.
+#[derive(Debug, Args)]
+pub struct IssueOpts {
+    /// Directory holding the CA (ca.crt, ca.key)
+    #[arg(long, env = "HOLOCRON_CERTS_DIR", default_value = DEFAULT_CERTS_DIR, value_name = "DIR")]
+    pub ca_dir: PathBuf,
+    /// Directory for the new files [default: --ca-dir]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Validity in days
+    #[arg(long, default_value = "365", value_name = "DAYS")]
+    pub days: u32,
+    /// Key algorithm
+    #[arg(long, value_enum, default_value = "ecdsa-p256")]
+    pub key_type: KeyTypeArg,
+    /// Replace existing files
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `certs issue node`
+#[derive(Debug, Args)]
+pub struct IssueNodeArgs {
+    /// Node id
+    #[arg(long, value_name = "N")]
+    pub id: i32,
+    /// Host name or IP address clients dial (repeatable or comma separated)
+    #[arg(
+        long = "host",
+        required = true,
+        value_delimiter = ',',
+        value_name = "HOST"
+    )]
+    pub hosts: Vec<String>,
+    /// CA, output and key settings.
+    #[command(flatten)]
+    pub opts: IssueOpts,
+}
+
+/// `certs issue client`
+#[derive(Debug, Args)]
+pub struct IssueClientArgs {
+    /// The principal (the subject's common name), e.g. alice or billing-service
+    #[arg(long, value_name = "PRINCIPAL")]
+    pub name: String,
+    /// CA, output and key settings.
+    #[command(flatten)]
+    pub opts: IssueOpts,
+}
+
+/// `certs verify`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("purpose").args(["host", "node", "client"])))]
+pub struct CertsVerifyArgs {
+    /// Certificate file (PEM: the leaf, then any intermediates)
+    pub file: PathBuf,
+    /// CA certificate [default: ca.crt in $HOLOCRON_CERTS_DIR, else certs/ca.crt]
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Check it as a server reached under this host name or IP address
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Check it as the node certificate of node N
+    #[arg(long, value_name = "N")]
+    pub node: Option<i32>,
+    /// Check it as a client certificate
+    #[arg(long)]
+    pub client: bool,
 }
 
 /// `completion`

@@ -1,10 +1,14 @@
 //! Connection settings: `--brokers` / `HOLOCRON_BROKERS`, else the named or
 //! current profile, else `127.0.0.1:9092`; TLS flags override the profile's.
+//!
+//! This is the one place connection flags become a client, so every tool
+//! shares it: holocron-tui flattens [`GlobalArgs`] into its own command line
+//! and calls [`resolve`] then [`connect`] (or [`Settings::client_config`]
+//! to build a `holocron_proto` client itself).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use holocron_proto::client::{Client, ClientConfig};
+use holocron_proto::client::{Client, ClientConfig, TlsSettings};
 
 use crate::cli::GlobalArgs;
 use crate::exit::{CtlError, CtlResult, ErrorClass};
@@ -13,24 +17,13 @@ use crate::profile::{self, Profile};
 /// The default bootstrap address.
 pub const DEFAULT_BROKERS: &str = "127.0.0.1:9092";
 
-/// TLS settings, validated (the files exist).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tls {
-    /// CA certificate.
-    pub ca: Option<PathBuf>,
-    /// Client certificate and key, for mTLS.
-    pub identity: Option<(PathBuf, PathBuf)>,
-    /// Server name to verify.
-    pub server_name: Option<String>,
-}
-
 /// Where and how to connect.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Bootstrap addresses.
     pub brokers: Vec<String>,
-    /// TLS, if enabled.
-    pub tls: Option<Tls>,
+    /// TLS, if enabled (the files exist).
+    pub tls: Option<TlsSettings>,
     /// Connect and request timeout.
     pub timeout: Duration,
 }
@@ -98,7 +91,13 @@ pub fn resolve(global: &GlobalArgs) -> CtlResult<Settings> {
             (None, None) => None,
             _ => return Err(CtlError::usage("--tls-cert and --tls-key go together")),
         };
-        Some(Tls {
+        let Some(ca) = ca else {
+            return Err(CtlError::usage(
+                "TLS needs the CA that signed the brokers' certificates: --tls-ca FILE \
+                 (or tls_ca in the profile); holocronctl does not use a system trust store",
+            ));
+        };
+        Some(TlsSettings {
             ca,
             identity,
             server_name: t.tls_server_name.clone().or(chosen.tls_server_name),
@@ -113,18 +112,21 @@ pub fn resolve(global: &GlobalArgs) -> CtlResult<Settings> {
     })
 }
 
+impl Settings {
+    /// A `holocron_proto` client config for these settings (reads the TLS
+    /// files).
+    pub fn client_config(&self, client_id: &str) -> CtlResult<ClientConfig> {
+        let mut config = ClientConfig::new(self.brokers.clone());
+        config.client_id = client_id.into();
+        config.timeout = self.timeout;
+        if let Some(tls) = &self.tls {
+            config.connector = Some(tls.connector()?);
+        }
+        Ok(config)
+    }
+}
+
 /// Connects to the first bootstrap broker that answers.
 pub async fn connect(settings: &Settings) -> CtlResult<Client> {
-    if settings.tls.is_some() {
-        // The client's `Connector` hook is where TLS plugs in; until the TLS
-        // issue lands, say so instead of silently connecting in plaintext.
-        return Err(CtlError::new(
-            ErrorClass::Unsupported,
-            "TLS connections are not available in this build yet (the TLS issue adds them)",
-        ));
-    }
-    let mut config = ClientConfig::new(settings.brokers.clone());
-    config.client_id = "holocronctl".into();
-    config.timeout = settings.timeout;
-    Ok(Client::connect(config).await?)
+    Ok(Client::connect(settings.client_config("holocronctl")?).await?)
 }

@@ -5,7 +5,7 @@
 //! operation never exits 0; a broken stdout pipe is success (the reader has
 //! what it wanted).
 
-use holocron_proto::client::ClientError;
+use holocron_proto::client::{ClientError, TlsFailure};
 use holocron_proto::errors::ErrorCode;
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +33,10 @@ pub enum ErrorClass {
     Unsupported,
     /// 9: `cluster health` found the cluster unhealthy.
     Unhealthy,
+    /// 10: a certificate is not valid: `certs verify` found it expired, not
+    /// yet valid, from another CA or for another name, or a broker's
+    /// certificate failed verification when connecting over TLS.
+    InvalidCertificate,
 }
 
 impl ErrorClass {
@@ -48,11 +52,12 @@ impl ErrorClass {
             ErrorClass::PartialFailure => 7,
             ErrorClass::Unsupported => 8,
             ErrorClass::Unhealthy => 9,
+            ErrorClass::InvalidCertificate => 10,
         }
     }
 
     /// Every class, in exit-code order.
-    pub const ALL: [ErrorClass; 9] = [
+    pub const ALL: [ErrorClass; 10] = [
         ErrorClass::Failure,
         ErrorClass::Usage,
         ErrorClass::NotFound,
@@ -62,6 +67,7 @@ impl ErrorClass {
         ErrorClass::PartialFailure,
         ErrorClass::Unsupported,
         ErrorClass::Unhealthy,
+        ErrorClass::InvalidCertificate,
     ];
 
     /// The class of a Kafka error code.
@@ -171,6 +177,19 @@ impl From<ClientError> for CtlError {
                     "the broker does not support the {key:?} API (in a version holocronctl speaks)"
                 ),
             ),
+            ClientError::Tls {
+                ref addr,
+                failure,
+                ref reason,
+            } => {
+                let class = match failure {
+                    TlsFailure::BrokerCertificate => ErrorClass::InvalidCertificate,
+                    TlsFailure::ClientCertificate => ErrorClass::NotAuthorized,
+                    TlsFailure::Other => ErrorClass::Unreachable,
+                };
+                CtlError::new(class, format!("TLS with {addr} failed: {reason}"))
+            }
+            ClientError::TlsSetup(reason) => CtlError::usage(format!("TLS settings: {reason}")),
             e @ (ClientError::Unreachable { .. }
             | ClientError::Timeout { .. }
             | ClientError::NoBrokers(_)) => CtlError::new(ErrorClass::Unreachable, e.to_string()),
@@ -232,6 +251,6 @@ mod tests {
     fn codes_are_distinct_and_nonzero() {
         let mut codes: Vec<u8> = ErrorClass::ALL.iter().map(|c| c.code()).collect();
         codes.dedup();
-        assert_eq!(codes, (1..=9).collect::<Vec<_>>());
+        assert_eq!(codes, (1..=10).collect::<Vec<_>>());
     }
 }

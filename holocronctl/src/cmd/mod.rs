@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod broker;
+pub mod certs;
 pub mod cluster;
 pub mod common;
 pub mod completion;
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> CtlResult {
         Command::Completion(a) => return completion::run(&a),
         Command::Profile(c) => return profile::run(c, &cli.global, &out),
         Command::Tui(a) => return tui::run(&cli.global, a),
+        Command::Certs(c) => return certs::run(c, &out),
         other => other,
     };
     let settings = connect::resolve(&cli.global)?;
@@ -78,7 +80,9 @@ async fn dispatch(ctx: &Ctx, command: Command) -> CtlResult {
         Command::Group(c) => group::run(ctx, c).await,
         Command::Offsets(a) => offsets::run(ctx, a).await,
         Command::Bench(c) => bench::run(ctx, c).await,
-        Command::Completion(_) | Command::Profile(_) | Command::Tui(_) => Ok(()),
+        Command::Completion(_) | Command::Profile(_) | Command::Tui(_) | Command::Certs(_) => {
+            Ok(())
+        }
     }
 }
 

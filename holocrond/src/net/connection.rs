@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use holocron_proto::frame::FrameCodec;
+use holocron_proto::frame::{FrameCodec, FrameError};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -33,6 +33,15 @@ where
         let frame = match next {
             None => break,
             Some(Ok(frame)) => frame,
+            // A TLS client that closes between requests without close_notify
+            // (most do) has left normally, not sent a bad frame.
+            Some(Err(FrameError::Io(e)))
+                if e.kind() == std::io::ErrorKind::UnexpectedEof
+                    && frames.read_buffer().is_empty() =>
+            {
+                tracing::debug!(peer = %ctx.peer, "client closed without TLS close_notify");
+                break;
+            }
             Some(Err(e)) => {
                 broker.metrics.bad_requests.inc();
                 tracing::warn!(peer = %ctx.peer, error = %e, "closing connection: unreadable frame");

@@ -162,10 +162,7 @@ impl Client {
                         what: format!("connecting to {addr}"),
                         ms: timeout.as_millis() as u64,
                     })?
-                    .map_err(|source| ClientError::Unreachable {
-                        addr: addr.to_owned(),
-                        source,
-                    })?;
+                    .map_err(|source| ClientError::io(addr, source))?;
                 Connection::over(addr, stream, &self.config.client_id, timeout).await?
             }
         };
@@ -186,6 +183,8 @@ impl Client {
             }
         }
         Err(match last {
+            // A TLS failure names its cause (every broker has the same CA).
+            Some(e @ ClientError::Tls { .. }) => e,
             Some(e @ (ClientError::Unreachable { .. } | ClientError::Timeout { .. }))
                 if self.config.bootstrap.len() == 1 =>
             {
@@ -202,7 +201,9 @@ impl Client {
     ) -> Result<R::Response, ClientError> {
         let result = conn.lock().await.send(req).await;
         if let Err(
-            ClientError::Unreachable { addr, .. } | ClientError::Timeout { what: addr, .. },
+            ClientError::Unreachable { addr, .. }
+            | ClientError::Tls { addr, .. }
+            | ClientError::Timeout { what: addr, .. },
         ) = &result
         {
             // A broken connection is dropped so the next call reconnects.

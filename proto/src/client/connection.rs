@@ -151,7 +151,7 @@ impl Connection {
                 what: format!("API {} request to {addr}", R::KEY),
                 ms: timeout.as_millis() as u64,
             })?
-            .map_err(|source| ClientError::Unreachable { addr, source })
+            .map_err(|source| ClientError::io(&addr, source))
     }
 
     /// Every API the broker advertised, as `(api key, min, max)`, by key.
@@ -214,10 +214,7 @@ impl Connection {
         let key = ApiKey::try_from(R::KEY)
             .map_err(|_| ClientError::Protocol(format!("unknown API key {}", R::KEY)))?;
         let (buf, correlation_id) = self.encode(req, version)?;
-        let io = |addr: &str, source| ClientError::Unreachable {
-            addr: addr.to_owned(),
-            source,
-        };
+        let io = ClientError::io;
         self.stream
             .write_all(&buf)
             .await
@@ -252,11 +249,17 @@ impl Connection {
 
     async fn read_frame(&mut self) -> Result<Bytes, ClientError> {
         let addr = self.addr.clone();
-        let io = |source| ClientError::Unreachable {
-            addr: addr.clone(),
-            source,
-        };
+        let io = |source| ClientError::io(&addr, source);
         let size = self.stream.read_i32().await.map_err(io)?;
+        if looks_like_tls(size) {
+            return Err(ClientError::Tls {
+                addr: self.addr.clone(),
+                failure: super::TlsFailure::Other,
+                reason:
+                    "the broker answered in TLS: this is a TLS listener (connect with --tls-ca)"
+                        .into(),
+            });
+        }
         let size = usize::try_from(size)
             .ok()
             .filter(|s| *s <= MAX_RESPONSE)
@@ -272,5 +275,23 @@ impl Connection {
             ));
         }
         Ok(bytes)
+    }
+}
+
+/// Whether a response size prefix is really the start of a TLS record (an
+/// alert or handshake from a TLS listener answering a plaintext request).
+fn looks_like_tls(size: i32) -> bool {
+    let [kind, major, minor, _] = size.to_be_bytes();
+    matches!(kind, 0x15 | 0x16) && major == 3 && minor <= 4
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tls_records_are_told_from_kafka_sizes() {
+        assert!(super::looks_like_tls(i32::from_be_bytes([0x15, 3, 3, 0])));
+        assert!(super::looks_like_tls(i32::from_be_bytes([0x16, 3, 1, 2])));
+        assert!(!super::looks_like_tls(1024));
+        assert!(!super::looks_like_tls(i32::from_be_bytes([0x15, 0, 0, 0])));
     }
 }
