@@ -10,6 +10,9 @@ use tokio::task::JoinHandle;
 use tokio_util::codec::FramedRead;
 
 use super::{ConnContext, MAX_IN_FLIGHT};
+
+/// How long in-flight responses may take to drain at shutdown.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 use crate::broker::Broker;
 use crate::server::{self, Dispatch, Outcome};
 
@@ -51,8 +54,12 @@ where
         broker.metrics.bytes_in.inc_by(frame.len() as u64 + 4);
         match server::dispatch(&broker, &ctx, frame.freeze()) {
             Dispatch::Respond(work) => {
-                if queue.send(tokio::spawn(work)).await.is_err() {
-                    break; // the writer failed: the client is gone
+                let sent = tokio::select! {
+                    r = queue.send(tokio::spawn(work)) => r.is_ok(),
+                    () = broker.shutdown.cancelled() => false,
+                };
+                if !sent {
+                    break; // the writer failed (the client is gone), or shutdown
                 }
             }
             Dispatch::Close(reason) => {
@@ -63,7 +70,20 @@ where
         }
     }
     drop(queue);
-    let _ = writer.await;
+    let mut writer = writer;
+    if broker.shutdown.is_cancelled() {
+        // At shutdown a client that stopped reading must not hold the
+        // broker up: in-flight answers get a grace period, then the
+        // connection is dropped.
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut writer)
+            .await
+            .is_err()
+        {
+            writer.abort();
+        }
+    } else {
+        let _ = writer.await;
+    }
 }
 
 async fn write_responses<W: AsyncWrite + Unpin>(
@@ -73,6 +93,11 @@ async fn write_responses<W: AsyncWrite + Unpin>(
 ) {
     let mut out = BufWriter::with_capacity(64 * 1024, write_half);
     while let Some(handle) = pending.recv().await {
+        // Answers that are ready go out now, not when a slow request queued
+        // behind them (a long-poll fetch, a join) finishes.
+        if !handle.is_finished() && out.flush().await.is_err() {
+            break;
+        }
         let response = match handle.await {
             Ok(r) => r,
             Err(e) => {

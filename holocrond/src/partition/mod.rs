@@ -366,26 +366,44 @@ impl Partition {
             return Ok(None);
         };
         let len = first.total_len().unwrap_or(0);
+        // Records of the batch below the log start (DeleteRecords inside a
+        // batch) are not offered.
         let exact = holocron_proto::batch::first_record_at_or_after(&read.bytes.slice(..len), ts)
-            .and_then(|(offset, t)| u64::try_from(offset).ok().map(|o| (o, t)));
+            .and_then(|(offset, t)| u64::try_from(offset).ok().map(|o| (o, t)))
+            .filter(|(o, _)| *o >= base);
         // A batch whose records cannot be decoded is answered at its start.
         Ok(Some(exact.unwrap_or((base, first.max_timestamp()))))
     }
 
-    /// The largest timestamp among committed records, with its offset (ListOffsets MAX_TIMESTAMP).
+    /// The largest timestamp among committed records, with its offset
+    /// (ListOffsets MAX_TIMESTAMP). Only the segment whose recorded maximum
+    /// is the largest is scanned, and the log lock is taken per 1 MiB chunk,
+    /// so appends are never held up for the whole scan.
     pub fn max_timestamp(&self) -> Result<Option<(u64, i64)>, LogError> {
         let hwm = self.high_watermark();
-        let log = self.log.read();
+        let (start, end) = {
+            let log = self.log.read();
+            let segments = log.segments();
+            let Some(best) = segments
+                .iter()
+                .filter(|s| s.base_offset < hwm && s.batch_count > 0)
+                .max_by_key(|s| s.max_timestamp)
+            else {
+                return Ok(None);
+            };
+            (
+                best.base_offset.max(log.log_start_offset()),
+                best.next_offset.min(hwm),
+            )
+        };
         let mut best: Option<(u64, i64)> = None;
-        let mut offset = log.log_start_offset();
-        while offset < hwm {
-            let read = log.read(offset, 1 << 20)?;
-            if read.bytes.is_empty() {
-                break;
-            }
+        let mut offset = start;
+        while offset < end {
+            let read = self.log.read().read(offset, 1 << 20)?;
+            let before = offset;
             for b in Batches::new(&read.bytes) {
                 let base = u64::try_from(b.base_offset()).unwrap_or(0);
-                if base >= hwm {
+                if base >= end {
                     return Ok(best);
                 }
                 if best.is_none_or(|(_, ts)| b.max_timestamp() > ts) {
@@ -394,7 +412,10 @@ impl Partition {
                         b.max_timestamp(),
                     ));
                 }
-                offset = u64::try_from(b.last_offset()).map_or(hwm, |o| o + 1);
+                offset = u64::try_from(b.last_offset()).map_or(end, |o| o + 1);
+            }
+            if offset == before {
+                break;
             }
         }
         Ok(best)

@@ -94,7 +94,10 @@ impl PartitionRegistry {
                 topic: topic.name.clone(),
                 partition: index,
             };
-            if self.partitions.read().contains_key(&tp) {
+            // Checked and inserted under one write lock, so two concurrent
+            // opens can never put two logs on one directory.
+            let mut map = self.partitions.write();
+            if map.contains_key(&tp) {
                 continue;
             }
             let dir = self.dir_of(&tp);
@@ -108,7 +111,7 @@ impl PartitionRegistry {
                 config.clone(),
                 self.flusher.clone(),
             )?;
-            self.partitions.write().insert(tp, partition);
+            map.insert(tp, partition);
         }
         Ok(())
     }

@@ -23,6 +23,11 @@ pub const VERSIONS: (i16, i16) = (4, 17);
 /// The most a single fetch may wait, whatever the client asks.
 const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
 
+/// The most one fetch response carries, whatever the client asks (Kafka's
+/// broker-side `fetch.max.bytes`, KIP-541); the first batch still comes
+/// whole even when larger (KIP-74).
+const MAX_BYTES_CAP: usize = 55 << 20;
+
 /// One requested partition, resolved.
 struct Wanted {
     topic: usize,
@@ -74,7 +79,9 @@ pub(super) async fn handle(broker: Arc<Broker>, req: FetchRequest, version: i16)
                 topic: ti,
                 index: p.partition,
                 offset: p.fetch_offset,
-                max_bytes: usize::try_from(p.partition_max_bytes).unwrap_or(0),
+                max_bytes: usize::try_from(p.partition_max_bytes)
+                    .unwrap_or(0)
+                    .min(MAX_BYTES_CAP),
                 current_epoch: p.current_leader_epoch,
                 partition: name
                     .as_deref()
@@ -88,7 +95,9 @@ pub(super) async fn handle(broker: Arc<Broker>, req: FetchRequest, version: i16)
         Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
     let deadline = Instant::now() + max_wait;
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
-    let max_bytes = usize::try_from(req.max_bytes).unwrap_or(0);
+    let max_bytes = usize::try_from(req.max_bytes)
+        .unwrap_or(0)
+        .min(MAX_BYTES_CAP);
     let mut watches: Vec<watch::Receiver<u64>> = wanted
         .iter()
         .filter_map(|w| w.partition.as_ref().map(|p| p.subscribe()))
