@@ -18,9 +18,6 @@ use super::GroupError;
 use crate::log::LogError;
 use crate::partition::{AppendError, Partition};
 
-/// Records per batch are split so no batch passes this many bytes.
-const BATCH_SOFT_LIMIT: usize = 256 * 1024;
-
 /// How long a write may take to commit before the request fails (Kafka's
 /// offsets.commit.timeout.ms).
 pub const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -103,9 +100,9 @@ impl OffsetsLog {
         partition_for(group, self.partitions.read().len())
     }
 
-    /// Appends records to the group's partition, in order, in as few
-    /// batches as the size limit allows. `too_large` is the error for a
-    /// record the topic refuses for its size.
+    /// Appends records to the group's partition as one batch, so a request's
+    /// writes are stored all or none (as Kafka writes them). `too_large` is
+    /// the error when the batch exceeds the topic's size limit.
     pub fn append(
         &self,
         group: &str,
@@ -119,34 +116,26 @@ impl OffsetsLog {
                 .cloned()
         }
         .ok_or(GroupError::CoordinatorNotAvailable)?;
-        let now = crate::broker::now_ms();
-        let mut offsets = Vec::with_capacity(writes.len());
-        let mut end = 0;
-        let mut start = 0;
-        while start < writes.len() {
-            let mut size = 0;
-            let mut stop = start;
-            while stop < writes.len() && (stop == start || size < BATCH_SOFT_LIMIT) {
-                let w = &writes[stop];
-                size += w.key.len() + w.value.as_ref().map_or(0, Bytes::len) + 32;
-                stop += 1;
-            }
-            let mut batch = encode_batch(&writes[start..stop], now)?;
-            let info = partition.append(&mut batch, 0, now).map_err(|e| match e {
-                AppendError::Log(LogError::BatchTooLarge { .. }) => too_large,
-                e => {
-                    tracing::error!(partition = %partition.id(), error = %e, "cannot append to the offsets topic");
-                    GroupError::StorageFailed
-                }
-            })?;
-            offsets.extend(info.base_offset..=info.last_offset);
-            end = info.last_offset + 1;
-            start = stop;
+        if writes.is_empty() {
+            return Ok(Appended {
+                partition,
+                offsets: Vec::new(),
+                end: 0,
+            });
         }
+        let now = crate::broker::now_ms();
+        let mut batch = encode_batch(writes, now)?;
+        let info = partition.append(&mut batch, 0, now).map_err(|e| match e {
+            AppendError::Log(LogError::BatchTooLarge { .. }) => too_large,
+            e => {
+                tracing::error!(partition = %partition.id(), error = %e, "cannot append to the offsets topic");
+                GroupError::StorageFailed
+            }
+        })?;
         Ok(Appended {
             partition,
-            offsets,
-            end,
+            offsets: (info.base_offset..=info.last_offset).collect(),
+            end: info.last_offset + 1,
         })
     }
 
