@@ -6,15 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Buf;
 use holocron_proto::client::{Client, ClientError, OffsetSpec};
 use holocron_proto::errors::from_code;
 use holocron_proto::kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use holocron_proto::kafka_protocol::messages::{
-    ApiKey, ConsumerProtocolAssignment, DescribeGroupsRequest, GroupId, ListGroupsRequest,
-    OffsetFetchRequest,
+    ApiKey, DescribeGroupsRequest, GroupId, ListGroupsRequest, OffsetFetchRequest,
 };
-use holocron_proto::kafka_protocol::protocol::{Decodable, StrBytes};
+use holocron_proto::kafka_protocol::protocol::StrBytes;
 use tokio::sync::{mpsc, watch};
 
 use super::{pause, status, Shared, Source, Update};
@@ -200,19 +198,10 @@ async fn describe(
             .members
             .into_iter()
             .map(|m| {
-                let mut assignments: BTreeMap<String, Vec<i32>> = BTreeMap::new();
-                let mut buf = m.member_assignment.clone();
-                if d.protocol_type.as_str() == "consumer" && buf.remaining() >= 2 {
-                    let v = buf.get_i16();
-                    if let Ok(a) = ConsumerProtocolAssignment::decode(&mut buf, v.clamp(0, 3)) {
-                        for tp in a.assigned_partitions {
-                            assignments
-                                .entry(tp.topic.0.to_string())
-                                .or_default()
-                                .extend(tp.partitions);
-                        }
-                    }
-                }
+                let assignments = holocronctl::cmd::group::member_assignments(
+                    &d.protocol_type,
+                    &m.member_assignment,
+                );
                 MemberRow {
                     member_id: m.member_id.to_string(),
                     client_id: m.client_id.to_string(),

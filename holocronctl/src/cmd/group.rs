@@ -404,19 +404,7 @@ async fn describe_group(client: &Client, coord: i32, group: &str) -> CtlResult<D
         .members
         .into_iter()
         .map(|m| {
-            let mut assignments: BTreeMap<String, Vec<i32>> = BTreeMap::new();
-            let mut buf = m.member_assignment.clone();
-            if g.protocol_type.as_str() == "consumer" && buf.remaining() >= 2 {
-                let v = buf.get_i16();
-                if let Ok(a) = ConsumerProtocolAssignment::decode(&mut buf, v.clamp(0, 3)) {
-                    for tp in a.assigned_partitions {
-                        assignments
-                            .entry(tp.topic.0.to_string())
-                            .or_default()
-                            .extend(tp.partitions);
-                    }
-                }
-            }
+            let assignments = member_assignments(&g.protocol_type, &m.member_assignment);
             GroupMember {
                 member_id: m.member_id.to_string(),
                 group_instance_id: m.group_instance_id.map(|s| s.to_string()),
@@ -773,4 +761,26 @@ async fn reset(ctx: &Ctx, a: ResetArgs) -> CtlResult {
         executed: a.execute,
         partitions: rows,
     })
+}
+
+/// The partitions a member of a `consumer` group was assigned, by topic,
+/// from its SyncGroup assignment bytes (empty for other protocol types or
+/// bytes that do not decode).
+pub fn member_assignments(
+    protocol_type: &str,
+    assignment: &bytes::Bytes,
+) -> BTreeMap<String, Vec<i32>> {
+    let mut out: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+    let mut buf = assignment.clone();
+    if protocol_type == "consumer" && buf.remaining() >= 2 {
+        let v = buf.get_i16();
+        if let Ok(a) = ConsumerProtocolAssignment::decode(&mut buf, v.clamp(0, 3)) {
+            for tp in a.assigned_partitions {
+                out.entry(tp.topic.0.to_string())
+                    .or_default()
+                    .extend(tp.partitions);
+            }
+        }
+    }
+    out
 }
