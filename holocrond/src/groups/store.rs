@@ -124,8 +124,8 @@ impl OffsetsLog {
             });
         }
         let now = crate::broker::now_ms();
-        let mut batch = encode_batch(writes, now)?;
-        let info = partition.append(&mut batch, 0, now).map_err(|e| match e {
+        let batch = encode_batch(writes, now)?;
+        let info = partition.append(&batch, 0, now).map_err(|e| match e {
             AppendError::Log(LogError::BatchTooLarge { .. }) => too_large,
             e => {
                 tracing::error!(partition = %partition.id(), error = %e, "cannot append to the offsets topic");

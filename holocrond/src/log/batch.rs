@@ -177,6 +177,10 @@ pub(crate) fn check_crc(batch: &[u8], stored: u32) -> Result<(), LogError> {
 
 /// Writes `baseOffset` and `partitionLeaderEpoch`; the CRC stays valid
 /// because it does not cover them.
+/// The bytes that hold every field the log stamps (baseOffset and
+/// partitionLeaderEpoch end at byte 16).
+pub(crate) const STAMPED_PREFIX: usize = 16;
+
 pub(crate) fn stamp(batch: &mut [u8], base_offset: u64, leader_epoch: i32) {
     batch[BASE_OFFSET..BASE_OFFSET + 8].copy_from_slice(&base_offset.to_be_bytes());
     batch[LEADER_EPOCH..LEADER_EPOCH + 4].copy_from_slice(&leader_epoch.to_be_bytes());

@@ -123,15 +123,28 @@ impl Log {
         recovery::open(dir, config)
     }
 
-    /// Validates one v2 batch (the exact bytes of ONE RecordBatch), stamps
-    /// `baseOffset` (the log end offset) and `partitionLeaderEpoch`, and
-    /// writes it with one positional write. The data is in the page cache
-    /// and readable when this returns; it is durable once
-    /// `durability().sync_to(info.last_offset)` returns (or per
-    /// [`FlushPolicy`]).
+    /// Validates one v2 batch, stamps `baseOffset` (the log end offset) and
+    /// `partitionLeaderEpoch` into it, and writes it with one positional
+    /// write. Never fsyncs: callers that acknowledge durably wait on
+    /// [`Log::durability`].
     pub fn append(
         &mut self,
         batch: &mut [u8],
+        leader_epoch: i32,
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        let info = self.append_shared(batch, leader_epoch, now_ms)?;
+        batch::stamp(batch, info.base_offset, leader_epoch);
+        Ok(info)
+    }
+
+    /// As [`Log::append`], for a batch the caller cannot or need not change
+    /// (a slice of a request frame): the two stamped fields sit in its
+    /// first 16 bytes, so a stamped copy of those is written, then the rest
+    /// of the batch as it is — no copy of the records.
+    pub fn append_shared(
+        &mut self,
+        batch: &[u8],
         leader_epoch: i32,
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
@@ -146,12 +159,15 @@ impl Log {
         }
         let base_offset = self.active.next_offset();
         let ordinal = self.active.next_ordinal();
-        batch::stamp(batch, base_offset, leader_epoch);
+        let mut head = [0u8; batch::STAMPED_PREFIX];
+        head.copy_from_slice(&batch[..batch::STAMPED_PREFIX]);
+        batch::stamp(&mut head, base_offset, leader_epoch);
         let header = BatchHeader {
             base_offset,
             ..header
         };
-        if let Err((e, rolled_back)) = self.active.append(batch, &header, &self.config, now_ms) {
+        let parts = [&head[..], &batch[batch::STAMPED_PREFIX..]];
+        if let Err((e, rolled_back)) = self.active.append(&parts, &header, &self.config, now_ms) {
             if !rolled_back {
                 tracing::error!(error = %e, "append failed and could not be rolled back; poisoning the log");
                 self.durability.poison();

@@ -521,3 +521,24 @@ fn flush_policies() {
     d.sync_to(6).unwrap();
     assert_eq!(d.durable_offset(), Some(6));
 }
+
+#[test]
+fn append_shared_stamps_the_stored_copy_and_leaves_the_callers_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), small_config()).unwrap();
+    log.append_shared(&make_batch(2, 100, 5), 3, 0).unwrap();
+    let batch = make_batch(3, 200, 6);
+    let original = batch.clone();
+    let info = log.append_shared(&batch, 7, 0).unwrap();
+    assert_eq!(batch, original, "the caller's bytes are not changed");
+    assert_eq!(info.base_offset, 2);
+    let stored = log.read(2, 1 << 20).unwrap().bytes;
+    assert_eq!(stored.len(), original.len());
+    assert_eq!(
+        &stored[16..],
+        &original[16..],
+        "everything after the stamped prefix is stored as sent"
+    );
+    assert_eq!(u64::from_be_bytes(stored[0..8].try_into().unwrap()), 2);
+    assert_eq!(i32::from_be_bytes(stored[12..16].try_into().unwrap()), 7);
+}

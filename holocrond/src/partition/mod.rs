@@ -154,7 +154,7 @@ impl Partition {
     /// it is committed yet is [`Partition::wait_committed`]'s business.
     pub fn append(
         &self,
-        batch: &mut [u8],
+        batch: &[u8],
         leader_epoch: i32,
         now_ms: i64,
     ) -> Result<Appended, AppendError> {
@@ -180,7 +180,7 @@ impl Partition {
                     }
                 }
             }
-            let info = log.append(batch, leader_epoch, now_ms)?;
+            let info = log.append_shared(batch, leader_epoch, now_ms)?;
             if let Some(pb) = &producer {
                 producers.record(
                     pb,

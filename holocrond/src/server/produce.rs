@@ -180,12 +180,13 @@ fn append(
             ))
         }
     }
-    let mut batch = records.to_vec();
+    // The batch goes from the request frame to the segment file as it is;
+    // the log writes a stamped copy of its first 16 bytes.
     let info = partition
-        .append(&mut batch, 0, now)
+        .append(&records, 0, now)
         .map_err(|e| (append_error(&e), e.to_string()))?;
     if !info.duplicate {
-        broker.metrics.produce_bytes.inc_by(batch.len() as u64);
+        broker.metrics.produce_bytes.inc_by(records.len() as u64);
     }
     Ok(Appended {
         base_offset: info.base_offset,

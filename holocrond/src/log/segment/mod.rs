@@ -154,19 +154,25 @@ impl Segment {
         }
     }
 
-    /// Writes a validated, stamped batch at the end with one positional
-    /// write. On a failed write the file is cut back to its previous size
+    /// Writes a validated, stamped batch (given in consecutive parts) at the
+    /// end with one positional write per part. On a failed write the file is cut back to its previous size
     /// and `(error, true)` returned; `(error, false)` means even that failed
     /// and the file's state is unknown.
     pub(crate) fn append(
         &mut self,
-        batch: &[u8],
+        parts: &[&[u8]],
         header: &BatchHeader,
         config: &LogConfig,
         now_ms: i64,
     ) -> Result<(), (LogError, bool)> {
         let pos = self.size;
-        if let Err(e) = self.log.file.write_all_at(batch, pos) {
+        let mut at = pos;
+        let written = parts.iter().try_for_each(|part| {
+            self.log.file.write_all_at(part, at)?;
+            at += part.len() as u64;
+            Ok::<(), std::io::Error>(())
+        });
+        if let Err(e) = written {
             let err = LogError::io("append to segment", &self.log.path, e);
             let rolled_back = self.log.file.set_len(pos).is_ok();
             return Err((err, rolled_back));

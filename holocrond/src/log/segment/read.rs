@@ -179,7 +179,9 @@ mod tests {
             let mut b = make_batch(1 + i as u32 % 3, 39, ts);
             batch::stamp(&mut b, seg.next_offset(), 0);
             let h = batch::validate(&b, 1 << 20).unwrap();
-            seg.append(&b, &h, &config, 0).map_err(|(e, _)| e).unwrap();
+            seg.append(&[&b[..]], &h, &config, 0)
+                .map_err(|(e, _)| e)
+                .unwrap();
             batches.push(b);
         }
         (seg, batches)
