@@ -10,7 +10,7 @@ use holocron_proto::client::{Client, ClientError, OffsetSpec};
 use holocron_proto::errors::from_code;
 use holocron_proto::kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use holocron_proto::kafka_protocol::messages::{
-    ApiKey, DescribeGroupsRequest, GroupId, ListGroupsRequest, OffsetFetchRequest,
+    ApiKey, DescribeGroupsRequest, GroupId, OffsetFetchRequest,
 };
 use holocron_proto::kafka_protocol::protocol::StrBytes;
 use tokio::sync::{mpsc, watch};
@@ -64,34 +64,21 @@ pub async fn poll(client: &Client) -> Result<GroupsData, ClientError> {
             return Ok(GroupsData::Unsupported(format!("{key:?}")));
         }
     }
-    let view = client.metadata(Some(&[])).await?;
-    let mut groups: Vec<GroupRow> = Vec::new();
-    for b in &view.brokers {
-        let resp = match client
-            .send_to(b.node_id, ListGroupsRequest::default())
-            .await
-        {
-            Ok(r) => r,
-            Err(ClientError::Unsupported(k)) => {
-                return Ok(GroupsData::Unsupported(format!("{k:?}")))
-            }
-            Err(e) => return Err(e),
-        };
-        if let Some(code) = from_code(resp.error_code) {
-            return Err(ClientError::kafka(
-                code,
-                format!("ListGroups on broker {}", b.node_id),
-            ));
-        }
-        groups.extend(resp.groups.into_iter().map(|g| GroupRow {
-            group_id: g.group_id.0.to_string(),
-            state: g.group_state.to_string(),
-            protocol_type: g.protocol_type.to_string(),
-            coordinator: b.node_id,
+    let listed = match holocronctl::cmd::group::list_all(client).await {
+        Ok(l) => l,
+        Err(ClientError::Unsupported(k)) => return Ok(GroupsData::Unsupported(format!("{k:?}"))),
+        Err(e) => return Err(e),
+    };
+    let mut groups: Vec<GroupRow> = listed
+        .into_iter()
+        .map(|g| GroupRow {
+            group_id: g.group_id,
+            state: g.state,
+            protocol_type: g.protocol_type,
+            coordinator: g.coordinator,
             ..Default::default()
-        }));
-    }
-    groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+        })
+        .collect();
 
     let mut by_coord: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
     for (i, g) in groups.iter().enumerate().take(MAX_DESCRIBED) {

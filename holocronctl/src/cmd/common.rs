@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use holocron_proto::client::{Client, ClientError, ClusterView, TopicInfo};
+use holocron_proto::client::{
+    Client, ClientError, ClusterView, OffsetAnswers, OffsetSpec, TopicInfo,
+};
 use holocron_proto::errors::{from_code, ErrorCode};
 use holocron_proto::kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
 use holocron_proto::kafka_protocol::messages::describe_quorum_request::{
@@ -387,4 +389,66 @@ pub fn broker_entries(view: &ClusterView) -> Vec<BrokerEntry> {
         .collect();
     v.sort_by_key(|b| b.node_id);
     v
+}
+
+/// Each partition's log start and high watermark, and where a timestamp
+/// falls when one is given: the bounds within which a consumer's start
+/// position or a group's offset reset is chosen.
+#[derive(Debug)]
+pub struct OffsetBounds {
+    earliest: OffsetAnswers,
+    latest: OffsetAnswers,
+    at_time: Option<OffsetAnswers>,
+}
+
+fn answer(m: &OffsetAnswers, key: &(String, i32)) -> CtlResult<i64> {
+    match m.get(key) {
+        Some(Ok(o)) => Ok(o.offset),
+        Some(Err(code)) => Err(CtlError::kafka(*code, format!("{}-{}", key.0, key.1))),
+        None => Err(not_found_topic(&key.0)),
+    }
+}
+
+impl OffsetBounds {
+    /// Asks the partitions' leaders (ListOffsets earliest, latest, and by
+    /// `time` when given).
+    pub async fn fetch(
+        client: &Client,
+        view: &ClusterView,
+        keys: &[(String, i32)],
+        time: Option<i64>,
+    ) -> CtlResult<OffsetBounds> {
+        let earliest = client
+            .list_offsets(view, keys, OffsetSpec::Earliest)
+            .await?;
+        let latest = client.list_offsets(view, keys, OffsetSpec::Latest).await?;
+        let at_time = match time {
+            Some(t) => Some(
+                client
+                    .list_offsets(view, keys, OffsetSpec::Timestamp(t))
+                    .await?,
+            ),
+            None => None,
+        };
+        Ok(OffsetBounds {
+            earliest,
+            latest,
+            at_time,
+        })
+    }
+
+    /// (log start, high watermark) of a partition.
+    pub fn range(&self, key: &(String, i32)) -> CtlResult<(i64, i64)> {
+        Ok((answer(&self.earliest, key)?, answer(&self.latest, key)?))
+    }
+
+    /// The first offset at or after the timestamp; the high watermark when
+    /// no record is that recent (or no timestamp was asked for).
+    pub fn at_time(&self, key: &(String, i32)) -> CtlResult<i64> {
+        let end = answer(&self.latest, key)?;
+        match self.at_time.as_ref().map(|m| answer(m, key)).transpose()? {
+            Some(o) if o >= 0 => Ok(o),
+            _ => Ok(end),
+        }
+    }
 }

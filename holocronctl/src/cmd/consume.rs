@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use holocron_proto::client::{Client, OffsetSpec, TopicInfo};
+use holocron_proto::client::{Client, TopicInfo};
 use holocron_proto::errors::{from_code, ErrorCode};
 use holocron_proto::kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use holocron_proto::kafka_protocol::messages::{FetchRequest, TopicName};
@@ -412,41 +412,23 @@ pub async fn start_positions(
         .metadata(Some(std::slice::from_ref(&info.name)))
         .await?;
     let keys: Vec<(String, i32)> = partitions.iter().map(|p| (info.name.clone(), *p)).collect();
-    let get = |m: &holocron_proto::client::OffsetAnswers, p: i32| -> CtlResult<i64> {
-        match m.get(&(info.name.clone(), p)) {
-            Some(Ok(o)) => Ok(o.offset),
-            Some(Err(code)) => Err(CtlError::kafka(*code, format!("{}-{p}", info.name))),
-            None => Err(common::not_found_topic(&info.name)),
-        }
-    };
-    let starts = client
-        .list_offsets(&view, &keys, OffsetSpec::Earliest)
-        .await?;
-    let ends = client
-        .list_offsets(&view, &keys, OffsetSpec::Latest)
-        .await?;
-    let times = match spec {
-        StartSpec::Time(t) => Some(
-            client
-                .list_offsets(&view, &keys, OffsetSpec::Timestamp(t))
-                .await?,
-        ),
+    let time = match spec {
+        StartSpec::Time(t) => Some(t),
         _ => None,
     };
+    let bounds = common::OffsetBounds::fetch(client, &view, &keys, time).await?;
     let mut pos = BTreeMap::new();
     let mut end = BTreeMap::new();
     for p in partitions {
-        let (s, e) = (get(&starts, *p)?, get(&ends, *p)?);
+        let key = (info.name.clone(), *p);
+        let (s, e) = bounds.range(&key)?;
         let at = match spec {
             StartSpec::Beginning => s,
             StartSpec::End => e,
             StartSpec::Offset(o) => o.clamp(s, e),
             StartSpec::AfterStart(n) => (s + n).min(e),
             StartSpec::BeforeEnd(n) => (e - n).max(s),
-            StartSpec::Time(_) => match times.as_ref().map(|t| get(t, *p)).transpose()? {
-                Some(o) if o >= 0 => o,
-                _ => e,
-            },
+            StartSpec::Time(_) => bounds.at_time(&key)?,
         };
         pos.insert(*p, at);
         end.insert(*p, e);

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Buf;
-use holocron_proto::client::{Client, ClusterView, OffsetSpec};
+use holocron_proto::client::{Client, ClientError, ClusterView, OffsetSpec};
 use holocron_proto::errors::from_code;
 use holocron_proto::kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
@@ -478,31 +478,38 @@ async fn lag(client: &Client, group: &str) -> CtlResult<GroupLag> {
     })
 }
 
+/// ListGroups on every broker (each answers for the groups it
+/// coordinates), sorted by group id.
+pub async fn list_all(client: &Client) -> Result<Vec<GroupSummary>, ClientError> {
+    let view = client.metadata(Some(&[])).await?;
+    let mut groups = Vec::new();
+    for b in &view.brokers {
+        let resp = client
+            .send_to(b.node_id, ListGroupsRequest::default())
+            .await?;
+        if let Some(code) = from_code(resp.error_code) {
+            return Err(ClientError::kafka(
+                code,
+                format!("listing groups on broker {}", b.node_id),
+            ));
+        }
+        groups.extend(resp.groups.into_iter().map(|g| GroupSummary {
+            group_id: g.group_id.0.to_string(),
+            state: g.group_state.to_string(),
+            protocol_type: g.protocol_type.to_string(),
+            coordinator: b.node_id,
+        }));
+    }
+    groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    Ok(groups)
+}
+
 /// Runs a group command.
 pub async fn run(ctx: &Ctx, cmd: GroupCmd) -> CtlResult {
     match cmd {
         GroupCmd::List => {
             let client = ctx.client().await?;
-            let view = client.metadata(Some(&[])).await?;
-            let mut groups = Vec::new();
-            for b in &view.brokers {
-                let resp = client
-                    .send_to(b.node_id, ListGroupsRequest::default())
-                    .await?;
-                if let Some(code) = from_code(resp.error_code) {
-                    return Err(CtlError::kafka(
-                        code,
-                        format!("listing groups on broker {}", b.node_id),
-                    ));
-                }
-                groups.extend(resp.groups.into_iter().map(|g| GroupSummary {
-                    group_id: g.group_id.0.to_string(),
-                    state: g.group_state.to_string(),
-                    protocol_type: g.protocol_type.to_string(),
-                    coordinator: b.node_id,
-                }));
-            }
-            groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+            let groups = list_all(client).await?;
             ctx.out.emit(&GroupList { groups })
         }
         GroupCmd::Describe { group } => {
@@ -668,39 +675,20 @@ async fn reset(ctx: &Ctx, a: ResetArgs) -> CtlResult {
             format!("group {:?} has no committed offsets to reset", a.group),
         ));
     }
-    let starts = client
-        .list_offsets(&view, &keys, OffsetSpec::Earliest)
-        .await?;
-    let ends = client
-        .list_offsets(&view, &keys, OffsetSpec::Latest)
-        .await?;
-    let times = match target {
-        Target::Time(t) => Some(
-            client
-                .list_offsets(&view, &keys, OffsetSpec::Timestamp(t))
-                .await?,
-        ),
+    let time = match target {
+        Target::Time(t) => Some(t),
         _ => None,
     };
+    let bounds = common::OffsetBounds::fetch(client, &view, &keys, time).await?;
     let mut rows = Vec::new();
     for k in &keys {
-        let get = |m: &holocron_proto::client::OffsetAnswers| -> CtlResult<i64> {
-            match m.get(k) {
-                Some(Ok(o)) => Ok(o.offset),
-                Some(Err(code)) => Err(CtlError::kafka(*code, format!("{}-{}", k.0, k.1))),
-                None => Err(common::not_found_topic(&k.0)),
-            }
-        };
-        let (s, e) = (get(&starts)?, get(&ends)?);
+        let (s, e) = bounds.range(k)?;
         let cur = current.get(k).copied();
         let new = match target {
             Target::Earliest => s,
             Target::Latest => e,
             Target::Offset(o) => o.clamp(s, e),
-            Target::Time(_) => match times.as_ref().map(get).transpose()? {
-                Some(o) if o >= 0 => o,
-                _ => e,
-            },
+            Target::Time(_) => bounds.at_time(k)?,
             Target::Shift(n) => (cur.unwrap_or(s) + n).clamp(s, e),
         };
         rows.push(ResetRow {
