@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod net;
 pub mod partition;
 pub mod producer;
+pub mod replication;
 pub mod server;
 
 mod run;

@@ -1,0 +1,3 @@
+//! Replication: openraft glue and the node-to-node RPC it runs over (DESIGN.md §4).
+
+pub mod rpc;
