@@ -11,8 +11,25 @@
 //! 21..end), attributes i16 @21, lastOffsetDelta i32 @23, baseTimestamp i64
 //! @27, maxTimestamp i64 @35, producerId i64 @43, producerEpoch i16 @51,
 //! baseSequence i32 @53, recordCount i32 @57, records @61.
+//!
+//! Besides Kafka's batches the log stores *internal entries* (Raft's blank
+//! and membership entries, see `internal.rs`): control batches with
+//! `recordCount` 0, `lastOffsetDelta` -1 and the marker producer id
+//! [`INTERNAL_PRODUCER_ID`]. They take an ordinal but no offset. The parser
+//! accepts a record count of 0 only in exactly that shape, so a damaged
+//! data batch can never pass for an internal one by losing its count alone.
 
 use super::error::{InvalidBatchReason, LogError};
+
+/// The `producerId` that marks an internal entry (with the control bit and
+/// no records). Kafka never assigns negative producer ids other than -1
+/// ("none"), so no client batch carries it.
+pub const INTERNAL_PRODUCER_ID: i64 = -2;
+
+/// Attribute bit 5: a control batch. Kafka producers may not send them.
+pub(crate) const CONTROL_BIT: u16 = 0x20;
+/// Attribute bits 0-2: the compression codec.
+const CODEC_MASK: u16 = 0x07;
 
 /// Size of the v2 header.
 pub const HEADER_LEN: usize = 61;
@@ -28,7 +45,11 @@ const MAGIC: usize = 16;
 const CRC: usize = 17;
 const ATTRIBUTES: usize = 21;
 const LAST_OFFSET_DELTA: usize = 23;
+const BASE_TIMESTAMP: usize = 27;
 const MAX_TIMESTAMP: usize = 35;
+const PRODUCER_ID: usize = 43;
+const PRODUCER_EPOCH: usize = 51;
+const BASE_SEQUENCE: usize = 53;
 const RECORD_COUNT: usize = 57;
 
 /// The header fields the log uses, read out of a batch.
@@ -38,9 +59,15 @@ pub(crate) struct BatchHeader {
     /// Total bytes of the batch (`batchLength + 12`).
     pub total_len: usize,
     pub crc: u32,
+    pub attributes: u16,
+    /// 0 for an internal entry.
     pub last_offset_delta: u32,
     pub max_timestamp: i64,
+    /// 0 for an internal entry.
     pub record_count: u32,
+    /// An internal entry: no records, no offsets, invisible to readers by
+    /// offset and to the indexes.
+    pub internal: bool,
 }
 
 impl BatchHeader {
@@ -61,35 +88,69 @@ impl BatchHeader {
             return Err(InvalidBatchReason::BadMagic);
         }
         let attributes = u16::from_be_bytes([header[ATTRIBUTES], header[ATTRIBUTES + 1]]);
-        if attributes & 0x7 > 4 {
+        if attributes & CODEC_MASK > 4 {
             return Err(InvalidBatchReason::BadCompression);
         }
-        let record_count = u32::try_from(i32_at(header, RECORD_COUNT))
-            .ok()
-            .filter(|c| *c > 0)
-            .ok_or(InvalidBatchReason::BadRecordCount)?;
-        let last_offset_delta = u32::try_from(i32_at(header, LAST_OFFSET_DELTA))
-            .ok()
-            .filter(|d| d.checked_add(1) == Some(record_count))
-            .ok_or(InvalidBatchReason::OffsetDeltaMismatch)?;
+        let count = i32_at(header, RECORD_COUNT);
+        let delta = i32_at(header, LAST_OFFSET_DELTA);
+        let internal = count == 0 && is_internal_shape(header, attributes, delta);
+        let (record_count, last_offset_delta) = if internal {
+            (0, 0)
+        } else {
+            let record_count = u32::try_from(count)
+                .ok()
+                .filter(|c| *c > 0)
+                .ok_or(InvalidBatchReason::BadRecordCount)?;
+            let last_offset_delta = u32::try_from(delta)
+                .ok()
+                .filter(|d| d.checked_add(1) == Some(record_count))
+                .ok_or(InvalidBatchReason::OffsetDeltaMismatch)?;
+            (record_count, last_offset_delta)
+        };
         Ok(Self {
             base_offset: u64::from_be_bytes(array_at(header, BASE_OFFSET)),
             total_len,
             crc: u32::from_be_bytes(array_at(header, CRC)),
+            attributes,
             last_offset_delta,
             max_timestamp: i64::from_be_bytes(array_at(header, MAX_TIMESTAMP)),
             record_count,
+            internal,
         })
     }
 
-    /// The offset of the batch's last record.
+    /// The offset after the batch: where the next batch starts. An internal
+    /// entry holds no offset, so for it this is its own base offset.
+    pub(crate) fn next_offset(&self) -> u64 {
+        self.base_offset + u64::from(self.record_count)
+    }
+
+    /// The offset of the batch's last record. Data batches only: an
+    /// internal entry has no records (its stored `lastOffsetDelta` is -1,
+    /// which at base offset 0 would underflow), so callers skip it first.
     pub(crate) fn last_offset(&self) -> u64 {
+        debug_assert!(!self.internal, "an internal entry has no last offset");
         self.base_offset + u64::from(self.last_offset_delta)
     }
 }
 
-/// Validates `batch` as exactly one v2 RecordBatch of at most `max_bytes`
-/// bytes, CRC included.
+/// Whether a header with `recordCount` 0 has the one shape an internal
+/// entry has: control bit, no codec, `lastOffsetDelta` -1 and the marker
+/// producer id.
+fn is_internal_shape(header: &[u8], attributes: u16, delta: i32) -> bool {
+    attributes & CONTROL_BIT != 0
+        && attributes & CODEC_MASK == 0
+        && delta == -1
+        && i64::from_be_bytes(array_at(header, PRODUCER_ID)) == INTERNAL_PRODUCER_ID
+}
+
+/// The leader epoch (Raft term) stamped into a stored batch.
+pub(crate) fn leader_epoch(header: &[u8]) -> i32 {
+    i32_at(header, LEADER_EPOCH)
+}
+
+/// Validates `batch`, sent by a client, as exactly one v2 RecordBatch of
+/// at most `max_bytes` bytes, CRC included, that is not a control batch.
 pub(crate) fn validate(batch: &[u8], max_bytes: u32) -> Result<BatchHeader, LogError> {
     if batch.len() > max_bytes as usize {
         return Err(LogError::BatchTooLarge {
@@ -100,6 +161,11 @@ pub(crate) fn validate(batch: &[u8], max_bytes: u32) -> Result<BatchHeader, LogE
     let header = BatchHeader::parse(batch).map_err(LogError::invalid)?;
     if header.total_len != batch.len() {
         return Err(LogError::invalid(InvalidBatchReason::LengthMismatch));
+    }
+    if header.attributes & CONTROL_BIT != 0 {
+        // Kafka producers may not write control batches; refusing them also
+        // keeps every internal entry the log's own.
+        return Err(LogError::invalid(InvalidBatchReason::ControlBatch));
     }
     check_crc(batch, header.crc)?;
     check_uncompressed_records(batch)?;
@@ -175,15 +241,38 @@ pub(crate) fn check_crc(batch: &[u8], stored: u32) -> Result<(), LogError> {
     }
 }
 
-/// Writes `baseOffset` and `partitionLeaderEpoch`; the CRC stays valid
-/// because it does not cover them.
 /// The bytes that hold every field the log stamps (baseOffset and
 /// partitionLeaderEpoch end at byte 16).
 pub(crate) const STAMPED_PREFIX: usize = 16;
 
+/// Writes `baseOffset` and `partitionLeaderEpoch`; the CRC stays valid
+/// because it does not cover them.
 pub(crate) fn stamp(batch: &mut [u8], base_offset: u64, leader_epoch: i32) {
     batch[BASE_OFFSET..BASE_OFFSET + 8].copy_from_slice(&base_offset.to_be_bytes());
     batch[LEADER_EPOCH..LEADER_EPOCH + 4].copy_from_slice(&leader_epoch.to_be_bytes());
+}
+
+/// Builds an internal entry (see the module documentation) holding
+/// `payload`, stamped with `base_offset` and `term`, dated `now_ms`. The
+/// caller checks the size.
+pub(crate) fn encode_internal(payload: &[u8], base_offset: u64, term: i32, now_ms: i64) -> Vec<u8> {
+    let mut b = vec![0u8; HEADER_LEN + payload.len()];
+    let batch_length = i32::try_from(b.len() - LOG_OVERHEAD).unwrap_or(i32::MAX);
+    b[BATCH_LENGTH..BATCH_LENGTH + 4].copy_from_slice(&batch_length.to_be_bytes());
+    b[MAGIC] = 2;
+    b[ATTRIBUTES..ATTRIBUTES + 2].copy_from_slice(&CONTROL_BIT.to_be_bytes());
+    b[LAST_OFFSET_DELTA..LAST_OFFSET_DELTA + 4].copy_from_slice(&(-1i32).to_be_bytes());
+    b[BASE_TIMESTAMP..BASE_TIMESTAMP + 8].copy_from_slice(&now_ms.to_be_bytes());
+    b[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&now_ms.to_be_bytes());
+    b[PRODUCER_ID..PRODUCER_ID + 8].copy_from_slice(&INTERNAL_PRODUCER_ID.to_be_bytes());
+    b[PRODUCER_EPOCH..PRODUCER_EPOCH + 2].copy_from_slice(&(-1i16).to_be_bytes());
+    b[BASE_SEQUENCE..BASE_SEQUENCE + 4].copy_from_slice(&(-1i32).to_be_bytes());
+    b[RECORD_COUNT..RECORD_COUNT + 4].copy_from_slice(&0i32.to_be_bytes());
+    b[HEADER_LEN..].copy_from_slice(payload);
+    let crc = checksum(&b[CRC_START..]);
+    b[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
+    stamp(&mut b, base_offset, term);
+    b
 }
 
 fn array_at<const N: usize>(buf: &[u8], at: usize) -> [u8; N] {

@@ -10,6 +10,11 @@
 //! the next round, which covers everything written by then. So N
 //! concurrent appenders share far fewer than N fsyncs.
 //!
+//! Progress is tracked both in offsets (Kafka's acks wait on a record's
+//! offset) and in ordinals (Raft waits on an entry, and an internal entry
+//! takes an ordinal but no offset, so an offset alone could not tell that
+//! it still needs an fsync).
+//!
 //! A failed fsync poisons the log: the kernel may have dropped the dirty
 //! pages, so retrying could "succeed" with data lost. Every later
 //! `sync_to` and append returns [`LogError::Poisoned`]; reopening the log
@@ -33,12 +38,34 @@ pub struct Durability {
     syncs: AtomicU64,
 }
 
+/// A position in the log: the offset and the ordinal that come next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Mark {
+    pub offset: u64,
+    pub ordinal: u64,
+}
+
+impl Mark {
+    fn min(self, other: Self) -> Self {
+        Self {
+            offset: self.offset.min(other.offset),
+            ordinal: self.ordinal.min(other.ordinal),
+        }
+    }
+    fn max(self, other: Self) -> Self {
+        Self {
+            offset: self.offset.max(other.offset),
+            ordinal: self.ordinal.max(other.ordinal),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct State {
-    /// Offsets below this have been written to the page cache.
-    written_end: u64,
-    /// Offsets below this are durable.
-    durable_end: u64,
+    /// Offsets and ordinals below this have been written to the page cache.
+    written_end: Mark,
+    /// Offsets and ordinals below this are durable.
+    durable_end: Mark,
     /// Files with data written since their last fsync began.
     pending: Vec<Arc<SegmentFile>>,
     /// A leader is fsyncing outside the lock.
@@ -50,7 +77,7 @@ struct State {
 
 impl Durability {
     /// Everything below `end` is durable (just recovered and fsynced).
-    pub(crate) fn new(end: u64) -> Self {
+    pub(crate) fn new(end: Mark) -> Self {
         Self {
             state: Mutex::new(State {
                 written_end: end,
@@ -71,19 +98,53 @@ impl Durability {
     /// [`LogError::SyncBeyondEnd`] if `offset` was never written (or was
     /// truncated away).
     pub fn sync_to(&self, offset: u64) -> Result<(), LogError> {
+        self.wait_until(
+            |durable| durable.offset > offset,
+            |written| {
+                (offset >= written.offset).then_some(LogError::SyncBeyondEnd {
+                    requested: offset,
+                    log_end: written.offset,
+                })
+            },
+        )
+    }
+
+    /// Blocks until entry `ordinal` and every entry before it is durable:
+    /// what a Raft log store waits on, since an internal entry has no
+    /// offset to wait for.
+    ///
+    /// Errors: [`LogError::Poisoned`] once any fsync has failed;
+    /// [`LogError::SyncBeyondOrdinal`] if the entry was never written (or
+    /// was truncated away).
+    pub fn sync_to_ordinal(&self, ordinal: u64) -> Result<(), LogError> {
+        self.wait_until(
+            |durable| durable.ordinal > ordinal,
+            |written| {
+                (ordinal >= written.ordinal).then_some(LogError::SyncBeyondOrdinal {
+                    requested: ordinal,
+                    next_ordinal: written.ordinal,
+                })
+            },
+        )
+    }
+
+    /// Waits (leading fsync rounds as needed) until `done(durable_end)`;
+    /// `beyond(written_end)` says when what is asked was never written.
+    fn wait_until(
+        &self,
+        done: impl Fn(Mark) -> bool,
+        beyond: impl Fn(Mark) -> Option<LogError>,
+    ) -> Result<(), LogError> {
         let mut st = self.state.lock();
         loop {
             if self.is_poisoned() {
                 return Err(LogError::Poisoned);
             }
-            if st.durable_end > offset {
+            if done(st.durable_end) {
                 return Ok(());
             }
-            if offset >= st.written_end {
-                return Err(LogError::SyncBeyondEnd {
-                    requested: offset,
-                    log_end: st.written_end,
-                });
+            if let Some(e) = beyond(st.written_end) {
+                return Err(e);
             }
             if st.syncing {
                 self.synced.wait(&mut st);
@@ -121,7 +182,12 @@ impl Durability {
 
     /// The highest durable offset, if any.
     pub fn durable_offset(&self) -> Option<u64> {
-        self.state.lock().durable_end.checked_sub(1)
+        self.state.lock().durable_end.offset.checked_sub(1)
+    }
+
+    /// The highest durable entry ordinal, if any.
+    pub fn durable_ordinal(&self) -> Option<u64> {
+        self.state.lock().durable_end.ordinal.checked_sub(1)
     }
 
     /// How many fsync rounds have run (each may fsync several files).
@@ -139,18 +205,19 @@ impl Durability {
         self.synced.notify_all();
     }
 
-    /// Everything written so far (no-op when already durable).
+    /// Everything written so far (no-op when already durable). Every
+    /// append takes an ordinal, so the ordinal end covers them all.
     pub(crate) fn sync_all(&self) -> Result<(), LogError> {
-        let end = self.state.lock().written_end;
+        let end = self.state.lock().written_end.ordinal;
         match end.checked_sub(1) {
-            Some(last) => self.sync_to(last),
+            Some(last) => self.sync_to_ordinal(last),
             None if self.is_poisoned() => Err(LogError::Poisoned),
             None => Ok(()),
         }
     }
 
-    /// An append wrote offsets below `end` into `file`.
-    pub(crate) fn note_written(&self, file: &Arc<SegmentFile>, end: u64) {
+    /// An append wrote everything below `end` into `file`.
+    pub(crate) fn note_written(&self, file: &Arc<SegmentFile>, end: Mark) {
         let mut st = self.state.lock();
         if !st.pending.iter().any(|f| Arc::ptr_eq(f, file)) {
             st.pending.push(Arc::clone(file));
@@ -160,15 +227,15 @@ impl Durability {
 
     /// `file` was fsynced whole (sealed) and holds everything below `end`;
     /// all earlier segments are sealed too, so all of it is durable.
-    pub(crate) fn note_sealed(&self, file: &Arc<SegmentFile>, end: u64) {
+    pub(crate) fn note_sealed(&self, file: &Arc<SegmentFile>, end: Mark) {
         let mut st = self.state.lock();
         st.pending.retain(|f| !Arc::ptr_eq(f, file));
         st.durable_end = st.durable_end.max(end.min(st.written_end));
         self.synced.notify_all();
     }
 
-    /// The log was truncated (or restarted) at `end`, already durable there.
-    pub(crate) fn note_truncated(&self, end: u64) {
+    /// The log was truncated at `end`, already durable there.
+    pub(crate) fn note_truncated(&self, end: Mark) {
         let mut st = self.state.lock();
         st.generation += 1;
         st.written_end = end;
@@ -176,13 +243,15 @@ impl Durability {
     }
 
     /// The log now ends (and is durable) at `end` with nothing below it
-    /// left to sync: used when the log start jumps past its end.
-    pub(crate) fn reset(&self, end: u64) {
+    /// left to sync: used when the log start jumps past its end, or the
+    /// log is reset.
+    pub(crate) fn reset(&self, end: Mark) {
         let mut st = self.state.lock();
         st.generation += 1;
         st.written_end = end;
         st.durable_end = end;
         st.pending.clear();
+        self.synced.notify_all();
     }
 }
 
@@ -191,6 +260,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use std::fs::File;
+
+    fn mark(offset: u64, ordinal: u64) -> Mark {
+        Mark { offset, ordinal }
+    }
 
     fn file(dir: &std::path::Path) -> Arc<SegmentFile> {
         let path = dir.join("f");
@@ -204,7 +277,7 @@ mod tests {
     fn sync_to_tracks_offsets() {
         let dir = tempfile::tempdir().unwrap();
         let f = file(dir.path());
-        let d = Durability::new(0);
+        let d = Durability::new(mark(0, 0));
         assert_eq!(d.durable_offset(), None);
         assert!(matches!(
             d.sync_to(0),
@@ -213,24 +286,50 @@ mod tests {
                 log_end: 0
             })
         ));
-        d.note_written(&f, 5);
+        d.note_written(&f, mark(5, 1));
         d.sync_to(2).unwrap();
         assert_eq!(d.durable_offset(), Some(4));
         assert_eq!(d.sync_count(), 1);
         d.sync_to(4).unwrap();
         assert_eq!(d.sync_count(), 1, "already durable: no second fsync");
-        d.note_written(&f, 9);
-        d.note_truncated(7);
+        d.note_written(&f, mark(9, 2));
+        d.note_truncated(mark(7, 2));
         assert_eq!(d.durable_offset(), Some(4));
         d.sync_all().unwrap();
         assert_eq!(d.durable_offset(), Some(6));
     }
 
     #[test]
+    fn an_entry_without_offsets_still_gets_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = file(dir.path());
+        let d = Durability::new(mark(3, 1));
+        d.note_written(&f, mark(3, 2));
+        assert_eq!(d.durable_offset(), Some(2));
+        assert_eq!(d.durable_ordinal(), Some(0));
+        d.sync_to(2).unwrap();
+        assert_eq!(d.sync_count(), 0, "offset 2 was durable already");
+        d.sync_to_ordinal(1).unwrap();
+        assert_eq!(d.sync_count(), 1);
+        assert_eq!(d.durable_ordinal(), Some(1));
+        assert!(matches!(
+            d.sync_to_ordinal(2),
+            Err(LogError::SyncBeyondOrdinal {
+                requested: 2,
+                next_ordinal: 2
+            })
+        ));
+        d.note_written(&f, mark(3, 3));
+        d.sync_all().unwrap();
+        assert_eq!((d.durable_ordinal(), d.sync_count()), (Some(2), 2));
+    }
+
+    #[test]
     fn poisoned_refuses() {
-        let d = Durability::new(3);
+        let d = Durability::new(mark(3, 1));
         d.poison();
         assert!(matches!(d.sync_to(1), Err(LogError::Poisoned)));
         assert!(matches!(d.sync_all(), Err(LogError::Poisoned)));
+        assert!(matches!(d.sync_to_ordinal(0), Err(LogError::Poisoned)));
     }
 }

@@ -22,7 +22,8 @@ pub enum InvalidBatchReason {
     LengthMismatch,
     /// `magic` is not 2.
     BadMagic,
-    /// `recordCount` is not positive.
+    /// `recordCount` is not positive, and the batch is not an internal
+    /// entry (which alone has `recordCount` 0).
     BadRecordCount,
     /// `lastOffsetDelta + 1 != recordCount`.
     OffsetDeltaMismatch,
@@ -34,6 +35,9 @@ pub enum InvalidBatchReason {
     /// A stored batch's `baseOffset` is not the offset that follows the
     /// previous batch (only found when scanning a segment).
     OffsetDiscontinuity,
+    /// A client sent a control batch (attribute bit 5). Kafka producers may
+    /// not; the log writes its own control batches (internal entries).
+    ControlBatch,
 }
 
 impl fmt::Display for InvalidBatchReason {
@@ -47,6 +51,7 @@ impl fmt::Display for InvalidBatchReason {
             Self::BadCompression => "unknown compression codec",
             Self::RecordsMismatch => "the records do not match recordCount",
             Self::OffsetDiscontinuity => "baseOffset does not follow the previous batch",
+            Self::ControlBatch => "control batches may not be produced",
         })
     }
 }
@@ -117,6 +122,25 @@ pub enum LogError {
         requested: u64,
         /// The log end offset at the time.
         log_end: u64,
+    },
+    /// `sync_to_ordinal` was asked for an entry that has not been written
+    /// (or was truncated away while waiting).
+    #[error("cannot sync entry {requested}: the next entry is {next_ordinal}")]
+    SyncBeyondOrdinal {
+        /// The ordinal asked for.
+        requested: u64,
+        /// The ordinal the next appended entry gets.
+        next_ordinal: u64,
+    },
+    /// The active segment holds internal entries only, so it cannot roll
+    /// (its successor would have the same base offset and file name), and
+    /// it has reached 4 GiB, the most a 32-bit batch position addresses.
+    /// Only a partition with tens of millions of elections and no data
+    /// between them gets here.
+    #[error("segment {} holds 4 GiB of internal entries and no data; it cannot grow or roll", file.display())]
+    SegmentFull {
+        /// The segment file.
+        file: PathBuf,
     },
     /// Stored data is damaged where it cannot be a torn tail.
     #[error("corrupt segment {} at byte {position}: {reason}", file.display())]

@@ -5,6 +5,11 @@
 //!
 //! Layout of the module, one job per file:
 //! - `batch`: header view, validation, stamping (the append hot path);
+//! - `internal`: Raft's own entries (blank, membership) stored as internal
+//!   control batches that take an ordinal but no offset, and
+//!   [`classify`] for telling stored entries apart;
+//! - `raft_ops`: what the Raft log store needs beyond appends: reading
+//!   runs of entries, purging by ordinal, resetting to a snapshot point;
 //! - `segment`: one `.log` file with its indexes and ordinal map;
 //! - `index_file` (the only `unsafe`, mmap), `offset_index`, `time_index`;
 //! - `scan`: walking a segment's batches; `recovery`: `Log::open`;
@@ -17,7 +22,7 @@
 //! reads with positional reads, so the broker can hold it in an `RwLock`
 //! and serve many fetches while one producer appends. Nothing here
 //! blocks on an fsync except `flush`, `close` and structural changes
-//! (roll, truncation, retention), which are rare.
+//! (roll, truncation, retention, purge, reset), which are rare.
 //!
 //! See `docs/log.md` for the on-disk format and the recovery algorithm.
 
@@ -29,7 +34,9 @@ mod config;
 mod durability;
 mod error;
 mod index_file;
+mod internal;
 mod offset_index;
+mod raft_ops;
 mod recovery;
 mod retention;
 mod scan;
@@ -40,11 +47,17 @@ mod truncate;
 #[cfg(test)]
 mod tests_damage;
 #[cfg(test)]
+mod tests_expected;
+#[cfg(test)]
 mod tests_group_commit;
+#[cfg(test)]
+mod tests_internal;
 #[cfg(test)]
 mod tests_log;
 #[cfg(test)]
 mod tests_prop;
+#[cfg(test)]
+mod tests_raft_ops;
 
 use std::iter;
 use std::path::{Path, PathBuf};
@@ -52,34 +65,51 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+pub use batch::INTERNAL_PRODUCER_ID;
 pub use config::{
     FlushPolicy, LogConfig, DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_MAX_BATCH_BYTES,
     DEFAULT_SEGMENT_BYTES,
 };
 pub use durability::Durability;
 pub use error::{InvalidBatchReason, LogError};
+pub use internal::{classify, StoredEntry};
 pub use retention::RetentionOutcome;
 pub use segment::SegmentInfo;
 
 use batch::BatchHeader;
 use checkpoint::{sync_dir, Checkpoint};
+use durability::Mark;
 use segment::Segment;
 
-/// What `Log::append` stored.
+/// What `Log::append` (or `Log::append_internal`) stored.
+///
+/// For an internal entry (`record_count == 0`) no offset is used:
+/// `base_offset` and `last_offset` are both the log end offset, which the
+/// entry does not hold (it is the offset stamped into it and the one the
+/// next record gets); `max_timestamp` is -1 (no record timestamp). Wait for
+/// its durability with [`Durability::sync_to_ordinal`], not `sync_to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendInfo {
     /// Offset of the first record (stamped into the batch).
     pub base_offset: u64,
-    /// Offset of the last record.
+    /// Offset of the last record (`base_offset` for an internal entry).
     pub last_offset: u64,
-    /// The batch's `maxTimestamp`.
+    /// The batch's `maxTimestamp` (-1 for an internal entry).
     pub max_timestamp: i64,
     /// The batch's ordinal (its Raft entry position).
     pub ordinal: u64,
     /// Bytes stored.
     pub bytes: usize,
-    /// Records in the batch.
+    /// Records in the batch (0 for an internal entry).
     pub record_count: u32,
+}
+
+impl AppendInfo {
+    /// The log end offset after this append: `last_offset + 1` for data,
+    /// `base_offset` (unchanged) for an internal entry.
+    pub fn next_offset(&self) -> u64 {
+        self.base_offset + u64::from(self.record_count)
+    }
 }
 
 /// What `Log::read` returns.
@@ -167,15 +197,7 @@ impl Log {
             ..header
         };
         let parts = [&head[..], &batch[batch::STAMPED_PREFIX..]];
-        if let Err((e, rolled_back)) = self.active.append(&parts, &header, &self.config, now_ms) {
-            if !rolled_back {
-                tracing::error!(error = %e, "append failed and could not be rolled back; poisoning the log");
-                self.durability.poison();
-            }
-            return Err(e);
-        }
-        self.durability
-            .note_written(self.active.file(), header.last_offset() + 1);
+        self.write_to_active(&parts, &header, now_ms)?;
         self.unflushed_records += u64::from(header.record_count);
         Ok(AppendInfo {
             base_offset,
@@ -190,6 +212,7 @@ impl Log {
     /// Whole stored batches starting with the one that holds `offset`, up
     /// to `max_bytes` in total, except that the first batch is returned
     /// whole even if larger (KIP-74). Only one segment is read per call.
+    /// Internal entries are never returned (Fetch must not see them).
     /// `offset == log end` gives an empty result; below the log start or
     /// past the end is [`LogError::OffsetOutOfRange`].
     pub fn read(&self, offset: u64, max_bytes: usize) -> Result<ReadResult, LogError> {
@@ -323,12 +346,13 @@ impl Log {
         self.first_ordinal
     }
 
-    /// The ordinal the next appended batch gets.
+    /// The ordinal the next appended batch (or internal entry) gets.
     pub fn next_ordinal(&self) -> u64 {
         self.active.next_ordinal()
     }
 
-    /// The stored bytes of entry `ordinal`.
+    /// The stored bytes of entry `ordinal`, data or internal (tell them
+    /// apart with [`classify`]).
     pub fn read_entry(&self, ordinal: u64) -> Result<Bytes, LogError> {
         if ordinal < self.first_ordinal || ordinal >= self.next_ordinal() {
             return Err(LogError::OrdinalOutOfRange {
@@ -383,17 +407,58 @@ impl Log {
         self.segment_at(self.segment_index_for_ordinal(ordinal))
     }
 
-    /// Ordinal of the batch holding `offset`, or `next_ordinal` at the end.
+    /// Ordinal of the data batch holding `offset`, or `next_ordinal` at the
+    /// end: the first entry not wholly below a log start moved to `offset`.
+    /// Internal entries just before that batch (whose base offset is
+    /// `offset`) count as below it, like the data before them.
     fn ordinal_of_offset(&self, offset: u64) -> Result<u64, LogError> {
         let seg = self.segment_for_offset(offset);
         if offset >= seg.next_offset() {
             return Ok(seg.next_ordinal());
         }
-        if offset <= seg.base_offset() {
-            return Ok(seg.base_ordinal());
-        }
         let (pos, _) = seg.find_batch(offset)?;
-        Ok(seg.base_ordinal() + seg.batch_index_at(pos)? as u64)
+        let index = if pos == 0 {
+            0
+        } else {
+            seg.batch_index_at(pos)? as u64
+        };
+        Ok(seg.base_ordinal() + index)
+    }
+
+    /// Writes a validated, stamped batch to the active segment and tells
+    /// the durability tracker; a write that cannot be undone poisons the
+    /// log.
+    fn write_to_active(
+        &mut self,
+        parts: &[&[u8]],
+        header: &BatchHeader,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
+        // Positions are 32-bit. A segment with data rolls long before; one
+        // of internal entries only cannot roll.
+        if self.active.size() > u64::from(u32::MAX) {
+            return Err(LogError::SegmentFull {
+                file: self.active.path().to_path_buf(),
+            });
+        }
+        if let Err((e, rolled_back)) = self.active.append(parts, header, &self.config, now_ms) {
+            if !rolled_back {
+                tracing::error!(error = %e, "append failed and could not be rolled back; poisoning the log");
+                self.durability.poison();
+            }
+            return Err(e);
+        }
+        self.durability
+            .note_written(self.active.file(), self.end_mark());
+        Ok(())
+    }
+
+    /// The log end as an (offset, ordinal) pair.
+    fn end_mark(&self) -> Mark {
+        Mark {
+            offset: self.active.next_offset(),
+            ordinal: self.active.next_ordinal(),
+        }
     }
 
     fn out_of_range(&self, requested: u64) -> LogError {
@@ -426,7 +491,7 @@ impl Log {
             return Err(e);
         }
         self.durability
-            .note_sealed(self.active.file(), self.active.next_offset());
+            .note_sealed(self.active.file(), self.end_mark());
         let next = Segment::create(
             &self.dir,
             base,

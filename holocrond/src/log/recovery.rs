@@ -7,7 +7,9 @@
 //! 2. List `*.log` files; delete index files that have no segment and a
 //!    stale temporary checkpoint. Delete segments wholly below the log
 //!    start: a retention or DeleteRecords that was interrupted after its
-//!    checkpoint was written.
+//!    checkpoint was written. (A segment whose data ends at the log start
+//!    is kept if the checkpoint's ordinals say it ends with readable
+//!    internal entries.)
 //! 3. For each segment, oldest first: if its summary is *complete*, its
 //!    size matches the file, and it is sealed (or the checkpoint is from a
 //!    clean close), open it without reading it. Otherwise scan it, checking
@@ -27,7 +29,7 @@ use std::sync::Arc;
 
 use super::checkpoint::{sync_dir, Checkpoint, SegmentSummary, CHECKPOINT_FILE};
 use super::config::LogConfig;
-use super::durability::Durability;
+use super::durability::{Durability, Mark};
 use super::error::{io_err, LogError};
 use super::segment::{segment_path, Segment};
 use super::Log;
@@ -39,25 +41,41 @@ pub(crate) fn open(dir: &Path, config: LogConfig) -> Result<Log, LogError> {
     let mut log_start = checkpoint.as_ref().map_or(0, |c| c.log_start_offset);
     let now_ms = wall_clock_ms();
 
-    while bases.len() > 1 && bases[1] <= log_start {
-        tracing::info!(dir = %dir.display(), base = bases[0], "deleting segment below the log start");
-        delete_files(dir, bases[0])?;
-        bases.remove(0);
-    }
-
     let summaries: HashMap<u64, &SegmentSummary> = checkpoint
         .iter()
         .flat_map(|c| c.segments.iter())
         .map(|s| (s.base_offset, s))
         .collect();
+    // The first segment is wholly below the log start when the next one
+    // starts below it, or at it and (by the checkpoint) with an ordinal no
+    // later than the first readable one: a segment whose data ends at the
+    // log start may still end with readable internal entries.
+    let below_start = |next_base: u64| {
+        next_base < log_start
+            || (next_base == log_start
+                && summaries
+                    .get(&next_base)
+                    .zip(checkpoint.as_ref())
+                    .is_some_and(|(s, c)| s.base_ordinal <= c.first_ordinal))
+    };
+    while bases.len() > 1 && below_start(bases[1]) {
+        tracing::info!(dir = %dir.display(), base = bases[0], "deleting segment below the log start");
+        delete_files(dir, bases[0])?;
+        bases.remove(0);
+    }
+
     let clean = checkpoint.as_ref().is_some_and(|c| c.clean);
     let mut segments: Vec<Segment> = Vec::with_capacity(bases.len().max(1));
     for (i, &base) in bases.iter().enumerate() {
         let last = i + 1 == bases.len();
         let summary = summaries.get(&base).copied();
-        let ordinal = match segments.last() {
-            Some(prev) => prev.next_ordinal(),
-            None => summary.map_or(0, |s| s.base_ordinal),
+        let ordinal = match (segments.last(), summary, &checkpoint) {
+            (Some(prev), _, _) => prev.next_ordinal(),
+            (None, Some(s), _) => s.base_ordinal,
+            // A first segment the checkpoint does not list but that starts
+            // at its log start: created by a reset after its checkpoint.
+            (None, None, Some(c)) if c.log_start_offset == base => c.first_ordinal,
+            (None, None, _) => 0,
         };
         if let Some(prev) = segments.last() {
             if prev.next_offset() != base {
@@ -96,9 +114,13 @@ pub(crate) fn open(dir: &Path, config: LogConfig) -> Result<Log, LogError> {
     let first_base = segments.first().unwrap_or(&active).base_offset();
     log_start = log_start.max(first_base);
     let log_end = active.next_offset();
+    let end = Mark {
+        offset: log_end,
+        ordinal: active.next_ordinal(),
+    };
     let mut log = Log {
         dir: dir.to_path_buf(),
-        durability: Arc::new(Durability::new(log_end)),
+        durability: Arc::new(Durability::new(end)),
         config,
         sealed: segments,
         active,
@@ -107,8 +129,11 @@ pub(crate) fn open(dir: &Path, config: LogConfig) -> Result<Log, LogError> {
         unflushed_records: 0,
         last_flush_ms: None,
     };
+    // The checkpoint's first ordinal is the truth when it still applies: a
+    // log of internal entries only has its start at its end and yet
+    // readable entries, which no offset could express.
     log.first_ordinal = match &checkpoint {
-        _ if log_start >= log_end => log.next_ordinal(),
+        _ if log_start > log_end => log.next_ordinal(),
         Some(c)
             if c.log_start_offset == log_start
                 && c.first_ordinal >= log.segment_at(0).base_ordinal()
@@ -116,6 +141,7 @@ pub(crate) fn open(dir: &Path, config: LogConfig) -> Result<Log, LogError> {
         {
             c.first_ordinal
         }
+        _ if log_start == first_base => log.segment_at(0).base_ordinal(),
         _ => log.ordinal_of_offset(log_start)?,
     };
     if log_start > log_end {
@@ -123,7 +149,7 @@ pub(crate) fn open(dir: &Path, config: LogConfig) -> Result<Log, LogError> {
         // flushes first, so only damage gets here): start afresh there.
         tracing::warn!(dir = %dir.display(), log_start, log_end, "log start is past the recovered end; starting an empty segment at the log start");
         log.roll_at(log_start, now_ms)?;
-        log.durability.reset(log_start);
+        log.durability.reset(log.end_mark());
     }
     log.delete_segments_below_start()?;
     log.write_checkpoint(false)?;

@@ -11,7 +11,7 @@ use super::error::LogError;
 use super::segment::{SegmentInfo, NO_TIMESTAMP};
 use super::Log;
 
-/// What `Log::apply_retention` removed.
+/// What `Log::apply_retention` (or `Log::purge_through_ordinal`) removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RetentionOutcome {
     /// The deleted segments, oldest first.
@@ -25,6 +25,9 @@ pub struct RetentionOutcome {
 impl Log {
     /// Applies `retention.ms` and `retention.bytes` to the sealed segments
     /// and drops those wholly below the log start.
+    ///
+    /// Internal entries count towards a segment's size but have no
+    /// timestamp: a segment's age is that of its newest data batch.
     ///
     /// - time: a segment goes when `now_ms - max timestamp > retention.ms`
     ///   (its last-modified time if it has no timestamps);
@@ -63,22 +66,28 @@ impl Log {
         self.delete_oldest(n)
     }
 
-    /// Deletes the sealed segments whose every offset is below the log
+    /// Deletes the sealed segments whose every entry is below the log
     /// start.
     pub(crate) fn delete_segments_below_start(&mut self) -> Result<RetentionOutcome, LogError> {
         let n = self.count_below_start();
         self.delete_oldest(n)
     }
 
+    /// Sealed segments all of whose entries are before the first readable
+    /// one. Counted by ordinal, not offset: a segment whose data ends at
+    /// the log start may end with internal entries that are still
+    /// readable (their base offset is the log start).
     fn count_below_start(&self) -> usize {
         self.sealed
             .iter()
-            .take_while(|s| s.next_offset() <= self.log_start_offset)
+            .take_while(|s| s.next_ordinal() <= self.first_ordinal)
             .count()
     }
 
     /// Deletes the `n` oldest sealed segments: checkpoint first, then files.
-    fn delete_oldest(&mut self, n: usize) -> Result<RetentionOutcome, LogError> {
+    /// Every entry of the first remaining segment stays readable (its
+    /// leading internal entries too).
+    pub(super) fn delete_oldest(&mut self, n: usize) -> Result<RetentionOutcome, LogError> {
         if n == 0 {
             return Ok(RetentionOutcome {
                 log_start_offset: self.log_start_offset,
@@ -88,10 +97,8 @@ impl Log {
         let removed: Vec<_> = self.sealed.drain(..n).collect();
         let first = self.segment_at(0);
         let (base, ordinal) = (first.base_offset(), first.base_ordinal());
-        if self.log_start_offset < base {
-            self.log_start_offset = base;
-            self.first_ordinal = ordinal;
-        }
+        self.log_start_offset = self.log_start_offset.max(base);
+        self.first_ordinal = self.first_ordinal.max(ordinal);
         self.write_checkpoint(false)?;
         let mut outcome = RetentionOutcome {
             log_start_offset: self.log_start_offset,

@@ -34,7 +34,9 @@ pub(crate) struct ScanOutcome {
 }
 
 /// Walks the batches in `file` up to `len` bytes, checking that each header
-/// is well formed, that base offsets run on from `base_offset` without gaps,
+/// is well formed (a record count of 0 only in an internal entry's exact
+/// shape), that base offsets run on from `base_offset` without gaps (an
+/// internal entry's base is the offset of the batch after it),
 /// that each batch lies within `len`, and, if `verify_crc`, each CRC.
 /// `visit(position, header)` is called for every good batch in order.
 pub(crate) fn scan(
@@ -84,7 +86,7 @@ pub(crate) fn scan(
         }
         visit(pos, &header);
         pos += total;
-        expected = header.last_offset() + 1;
+        expected = header.next_offset();
     }
     Ok(ScanOutcome {
         valid_len: pos,

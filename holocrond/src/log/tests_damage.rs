@@ -285,3 +285,84 @@ fn orphan_and_temporary_files_are_cleaned() {
     assert!(!known.dir.path().join("log.checkpoint.tmp").exists());
     assert_prefix(&mut log, &known, 13);
 }
+
+/// A log with internal entries (81 bytes) among 200-byte data batches:
+/// segment `0` (sealed) holds I D D I D D at positions 0, 81, 281, 481,
+/// 562, 762; segment `8` (active) holds D I D I at 0, 200, 281, 481.
+fn internal_log() -> (tempfile::TempDir, super::tests_expected::Expected) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), small_config()).unwrap();
+    let mut x = super::tests_expected::Expected::default();
+    for _ in 0..2 {
+        x.internal(&mut log, 20, 1);
+        x.data(&mut log, 2, 139, 1000);
+        x.data(&mut log, 2, 139, 1000);
+    }
+    for _ in 0..2 {
+        x.data(&mut log, 2, 139, 1000);
+        x.internal(&mut log, 20, 2);
+    }
+    assert_eq!(log.segments().len(), 2);
+    assert_eq!(log.segments()[1].base_offset, 8);
+    assert_eq!(log.segments()[1].size_bytes, 562);
+    (dir, x)
+}
+
+fn seg(dir: &Path, base: u64) -> PathBuf {
+    dir.join(format!("{base:020}.log"))
+}
+
+#[test]
+fn f_a_torn_internal_entry_at_the_tail_is_cut() {
+    for (len, kept) in [(481 + 30, 9), (481 + 70, 9), (200 + 5, 7)] {
+        let (dir, mut x) = internal_log();
+        set_len(&seg(dir.path(), 8), len);
+        let mut log = Log::open(dir.path(), small_config()).unwrap();
+        x.truncate_from(kept);
+        x.check(&log);
+        assert_eq!(x.internal(&mut log, 3, 9).ordinal, kept);
+        x.check(&log);
+    }
+}
+
+#[test]
+fn f_a_flipped_byte_in_an_internal_entry_of_the_last_segment_cuts_there() {
+    let (dir, mut x) = internal_log();
+    flip(&seg(dir.path(), 8), 200 + 70);
+    let log = Log::open(dir.path(), small_config()).unwrap();
+    x.truncate_from(7);
+    x.check(&log);
+    assert_eq!(log.log_end_offset(), 10);
+}
+
+#[test]
+fn f_damage_to_an_internal_entry_of_a_sealed_segment_is_reported() {
+    // The payload (CRC), and the producer id, without which a record count
+    // of 0 is invalid.
+    for (at, needle) in [(481 + 65, "CRC"), (481 + 45, "recordCount")] {
+        let (dir, _) = internal_log();
+        fs::remove_file(dir.path().join("log.checkpoint")).unwrap();
+        flip(&seg(dir.path(), 0), at);
+        match Log::open(dir.path(), small_config()) {
+            Err(LogError::CorruptSegment {
+                file,
+                position,
+                reason,
+            }) => {
+                assert_eq!((file, position), (seg(dir.path(), 0), 481));
+                assert!(reason.contains(needle), "{reason}");
+            }
+            other => panic!("expected CorruptSegment, got {other:?}"),
+        }
+        assert_eq!(fs::metadata(seg(dir.path(), 0)).unwrap().len(), 962);
+    }
+}
+
+#[test]
+fn f_reopen_without_a_checkpoint_rebuilds_the_same_log() {
+    let (dir, x) = internal_log();
+    fs::remove_file(dir.path().join("log.checkpoint")).unwrap();
+    let log = Log::open(dir.path(), small_config()).unwrap();
+    x.check(&log);
+    assert_eq!(log.segments()[1].base_ordinal, 6);
+}

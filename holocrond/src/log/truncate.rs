@@ -7,6 +7,13 @@
 //! caller always knows the batch boundaries it appended. It is durable when
 //! it returns: newer segment files are deleted first, then the segment
 //! holding the cut is shortened and fsynced, then the checkpoint written.
+//!
+//! Internal entries (no offsets) sit between data batches. A cut by
+//! ordinal may fall on, before or after them; the log end afterwards is
+//! the base offset of the first removed entry, which is the running record
+//! count of the kept ones. A cut by offset removes the data batch starting
+//! right after the kept offset and everything after it: internal entries
+//! before that batch stay.
 
 use super::checkpoint::sync_dir;
 use super::error::LogError;
@@ -17,7 +24,8 @@ impl Log {
     /// Keeps exactly the batches whose offsets are all `<= offset` and
     /// removes the rest. `offset + 1` must be a batch boundary (the base
     /// offset of a stored batch), else `LogError::TruncateMidBatch`; at or
-    /// past the log end it is a no-op. Cutting below the log start empties
+    /// past the log end it is a no-op. Internal entries before the first
+    /// removed data batch are kept. Cutting below the log start empties
     /// the log and moves the log start back to the cut (Kafka's
     /// `truncateFullyAndStartAt`); cutting below the first stored batch is
     /// `LogError::OffsetOutOfRange`.
@@ -32,18 +40,19 @@ impl Log {
         }
         let i = self.segment_index_for_offset(new_end);
         let seg = self.segment_at(i);
-        let (pos, kept) = if new_end == seg.base_offset() {
-            (0, 0)
+        let (pos, h) = seg.find_batch(new_end)?;
+        if h.base_offset != new_end {
+            return Err(LogError::TruncateMidBatch {
+                offset,
+                batch_base: h.base_offset,
+                batch_last: h.last_offset(),
+            });
+        }
+        // The first batch of a segment needs no ordinal map.
+        let kept = if pos == 0 {
+            0
         } else {
-            let (pos, h) = seg.find_batch(new_end)?;
-            if h.base_offset != new_end {
-                return Err(LogError::TruncateMidBatch {
-                    offset,
-                    batch_base: h.base_offset,
-                    batch_last: h.last_offset(),
-                });
-            }
-            (pos, seg.batch_index_at(pos)? as u64)
+            seg.batch_index_at(pos)? as u64
         };
         self.cut(i, pos, new_end, kept)
     }
@@ -54,7 +63,8 @@ impl Log {
     }
 
     /// Removes the entry `ordinal` and every later one (so ordinal 0 empties
-    /// the log, which `truncate_after_ordinal` cannot express).
+    /// the log, which `truncate_after_ordinal` cannot express). The log end
+    /// becomes that entry's base offset: the records of the kept entries.
     pub fn truncate_from_ordinal(&mut self, ordinal: u64) -> Result<(), LogError> {
         self.check_writable()?;
         if ordinal >= self.next_ordinal() {
@@ -79,8 +89,11 @@ impl Log {
     /// Segments wholly below it are deleted; reads below it get
     /// `OffsetOutOfRange`. The data up to the log end is flushed before the
     /// new start is checkpointed, so a crash can never leave the durable
-    /// log start past the durable data. Returns the log start afterwards
-    /// (unchanged if `offset` was not above it).
+    /// log start past the durable data. The first readable entry becomes
+    /// the data batch holding `offset` (internal entries just before it go
+    /// with the data before them), or none when `offset` is the log end.
+    /// Returns the log start afterwards (unchanged if `offset` was not
+    /// above it).
     pub fn delete_records_before(&mut self, offset: u64) -> Result<u64, LogError> {
         self.check_writable()?;
         if offset > self.log_end_offset() {
@@ -119,7 +132,7 @@ impl Log {
         }
         self.active.truncate_to(pos, new_end, kept, &self.config)?;
         sync_dir(&self.dir)?;
-        self.durability.note_truncated(new_end);
+        self.durability.note_truncated(self.end_mark());
         if self.log_start_offset >= new_end {
             self.log_start_offset = new_end;
         }

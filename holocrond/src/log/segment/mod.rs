@@ -11,6 +11,12 @@
 //! `read_entry` or truncation that needs it walks the segment's headers.
 //! Opening a log therefore reads no segment that recovery does not have
 //! to scan, and a segment that Raft never reads back costs nothing.
+//!
+//! Internal entries (no offsets) count as batches here — they have a
+//! position and an ordinal — but never get an index entry and never move
+//! the max timestamp. A segment holding internal entries only spans no
+//! offsets, so it is never rolled: its successor would have the same base
+//! offset, hence the same file name.
 
 use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
@@ -71,6 +77,18 @@ pub(crate) fn segment_path(dir: &Path, base_offset: u64, ext: &str) -> PathBuf {
     dir.join(format!("{base_offset:020}.{ext}"))
 }
 
+/// Removes files, ignoring ones already gone.
+fn remove_files(paths: &[PathBuf]) -> Result<(), LogError> {
+    for path in paths {
+        match fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(LogError::io("delete segment file", path, e)),
+        }
+    }
+    Ok(())
+}
+
 /// One segment and its indexes.
 #[derive(Debug)]
 pub(crate) struct Segment {
@@ -110,8 +128,9 @@ impl Segment {
     pub(crate) fn batch_count(&self) -> u64 {
         self.batch_count
     }
-    pub(crate) fn is_empty(&self) -> bool {
-        self.batch_count == 0
+    /// Whether it holds at least one data batch (a non-empty offset range).
+    pub(crate) fn holds_data(&self) -> bool {
+        self.next_offset > self.base_offset
     }
     pub(crate) fn max_timestamp(&self) -> i64 {
         self.max_timestamp
@@ -127,16 +146,17 @@ impl Segment {
     }
 
     /// Whether a batch of `len` bytes ending `last_offset_delta` after the
-    /// log end must go to a new segment: this one is non-empty and the batch
+    /// log end must go to a new segment: this one holds data and the batch
     /// would take it past `segment.bytes`, overflow the 32-bit relative
-    /// offsets, or find an index full.
+    /// offsets, or find an index full. A segment without data is never
+    /// full: the next one would have the same base offset (and file name).
     pub(crate) fn is_full_for(
         &self,
         len: usize,
         last_offset_delta: u32,
         config: &LogConfig,
     ) -> bool {
-        !self.is_empty()
+        self.holds_data()
             && (self.size + len as u64 > config.effective_segment_bytes()
                 || self.next_offset - self.base_offset + u64::from(last_offset_delta)
                     > u64::from(u32::MAX)
@@ -144,10 +164,11 @@ impl Segment {
                 || self.time_index.is_full())
     }
 
-    /// Whether the first batch is older than `segment.ms`.
+    /// Whether the first batch is older than `segment.ms` (and the segment
+    /// holds data, as for [`Segment::is_full_for`]).
     pub(crate) fn is_due_by_age(&self, config: &LogConfig, now_ms: i64) -> bool {
         match (config.segment_ms, self.created_ms) {
-            (Some(ms), Some(created)) if !self.is_empty() => {
+            (Some(ms), Some(created)) if self.holds_data() => {
                 now_ms.saturating_sub(created) >= i64::try_from(ms).unwrap_or(i64::MAX)
             }
             _ => false,
@@ -186,23 +207,28 @@ impl Segment {
     /// once more than `index.interval.bytes` went by since the last one),
     /// ordinal map.
     fn track(&mut self, pos: u64, h: &BatchHeader, interval: u64, now_ms: i64) {
-        let last = h.last_offset();
-        if h.max_timestamp > self.max_timestamp {
-            self.max_timestamp = h.max_timestamp;
-            self.offset_of_max_timestamp = last;
-        }
-        if self.bytes_since_index > interval {
-            self.offset_index.append(last, pos as u32);
-            self.time_index
-                .maybe_append(self.max_timestamp, self.offset_of_max_timestamp);
-            self.bytes_since_index = 0;
+        if !h.internal {
+            let last = h.last_offset();
+            if h.max_timestamp > self.max_timestamp {
+                self.max_timestamp = h.max_timestamp;
+                self.offset_of_max_timestamp = last;
+            }
+            // An internal entry is never indexed (an index entry names a
+            // last offset, which it has not); the next data batch gets the
+            // entry that was due.
+            if self.bytes_since_index > interval {
+                self.offset_index.append(last, pos as u32);
+                self.time_index
+                    .maybe_append(self.max_timestamp, self.offset_of_max_timestamp);
+                self.bytes_since_index = 0;
+            }
         }
         self.bytes_since_index += h.total_len as u64;
         if let Some(p) = self.positions.get_mut() {
             p.push(pos as u32);
         }
         self.size = pos + h.total_len as u64;
-        self.next_offset = last + 1;
+        self.next_offset = h.next_offset();
         self.batch_count += 1;
         self.created_ms.get_or_insert(now_ms);
         self.last_modified_ms = now_ms;
@@ -222,7 +248,7 @@ impl Segment {
             .file
             .sync_data()
             .map_err(io_err("fsync segment", &self.log.path))?;
-        if !self.is_empty() {
+        if self.holds_data() {
             let n = self.time_index.len();
             self.time_index.file().reserve(n + 1)?;
             self.time_index
@@ -245,9 +271,9 @@ impl Segment {
     }
 
     /// Cuts the segment at `pos`, where the batch starting `next_offset`
-    /// (the `kept`-th of the segment) begins. The file is fsynced; indexes
-    /// and the max timestamp are brought back to the kept batches; a sealed
-    /// segment becomes active again.
+    /// (the `kept`-th of the segment, data or internal) begins. The file
+    /// is fsynced; indexes and the max timestamp are brought back to the
+    /// kept batches; a sealed segment becomes active again.
     pub(crate) fn truncate_to(
         &mut self,
         pos: u64,
@@ -287,7 +313,7 @@ impl Segment {
             n => u64::from(self.offset_index.entry(n - 1).1),
         };
         self.walk(from, |_, h| {
-            if h.max_timestamp > max_ts {
+            if !h.internal && h.max_timestamp > max_ts {
                 max_ts = h.max_timestamp;
                 max_off = h.last_offset();
             }
@@ -303,26 +329,31 @@ impl Segment {
 
     /// Deletes the segment's files.
     pub(crate) fn delete(self) -> Result<(), LogError> {
+        let paths = self.paths();
         let Self {
             log,
             offset_index,
             time_index,
             ..
         } = self;
-        let paths = [
-            log.path.clone(),
-            log.path.with_extension("index"),
-            log.path.with_extension("timeindex"),
-        ];
         drop((offset_index, time_index, log));
-        for path in &paths {
-            match fs::remove_file(path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(LogError::io("delete segment file", path, e)),
-            }
-        }
-        Ok(())
+        remove_files(&paths)
+    }
+
+    /// Deletes the segment's files while it stays open (its mappings and
+    /// descriptors keep the unlinked files alive until it is dropped): for
+    /// a reset, which must remove every file before it creates a segment
+    /// that may have the same name.
+    pub(crate) fn remove_files(&self) -> Result<(), LogError> {
+        remove_files(&self.paths())
+    }
+
+    fn paths(&self) -> [PathBuf; 3] {
+        [
+            self.log.path.clone(),
+            self.log.path.with_extension("index"),
+            self.log.path.with_extension("timeindex"),
+        ]
     }
 
     /// What the checkpoint records. `complete`: the sizes and counts may be

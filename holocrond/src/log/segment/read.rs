@@ -2,6 +2,11 @@
 //! timestamp, reading whole batches, and the lazily built ordinal map.
 //! Everything here takes `&self` and uses positional reads, so any number
 //! of readers can run while the log's owner holds a read lock.
+//!
+//! Reads by offset never see internal entries: they hold no offset, the
+//! indexes never point at them, and `read_batches` cuts them out of what
+//! it returns. Reads by ordinal (`read_entry`, `read_entries`) return
+//! every entry as stored.
 
 use std::os::unix::fs::FileExt;
 
@@ -13,13 +18,14 @@ use super::super::scan;
 use super::Segment;
 
 impl Segment {
-    /// Position and header of the batch holding `offset`
-    /// (`base_offset <= offset < next_offset`).
+    /// Position and header of the data batch holding `offset`
+    /// (`base_offset <= offset < next_offset`); internal entries before it
+    /// are skipped.
     pub(crate) fn find_batch(&self, offset: u64) -> Result<(u64, BatchHeader), LogError> {
         let mut start = 0;
         if let Some((indexed_last, pos)) = self.offset_index.lookup(offset) {
             match scan::read_header(&self.log.file, &self.log.path, u64::from(pos)) {
-                Ok(h) if h.last_offset() == indexed_last => {
+                Ok(h) if !h.internal && h.last_offset() == indexed_last => {
                     if indexed_last >= offset {
                         return Ok((u64::from(pos), h));
                     }
@@ -31,13 +37,17 @@ impl Segment {
                 ),
             }
         }
-        self.walk(start, |_, h| h.last_offset() >= offset)?
+        // `next_offset() > offset`: the data batch holding it. An internal
+        // entry's next offset is its base, so one at `offset` is passed by.
+        self.walk(start, |_, h| h.next_offset() > offset)?
             .ok_or_else(|| self.corrupt(start, format!("offset {offset} not found in segment")))
     }
 
-    /// Reads whole batches from `pos` (where `first` starts): as many as fit
-    /// in `max_bytes`, but always the first one whole. Returns the bytes and
-    /// the offset after the last batch returned.
+    /// Reads whole batches from `pos` (where the data batch `first`
+    /// starts): as many as fit in `max_bytes`, but always the first one
+    /// whole. Internal entries among them are cut out (they count against
+    /// `max_bytes`, having been read). Returns the bytes and the offset
+    /// after the last batch returned.
     pub(crate) fn read_batches(
         &self,
         pos: u64,
@@ -53,16 +63,25 @@ impl Segment {
             .file
             .read_exact_at(&mut buf, pos)
             .map_err(io_err("read segment", &self.log.path))?;
-        let mut end = 0;
+        // Data batches are moved down over internal entries in place, so a
+        // read that met none (nearly all: there is one per election) moves
+        // nothing. `end` is where the next kept batch goes.
+        let (mut at, mut end) = (0, 0);
         let mut next = first.base_offset;
-        while want - end >= HEADER_LEN {
-            let h = BatchHeader::parse(&buf[end..])
-                .map_err(|r| self.corrupt(pos + end as u64, r.to_string()))?;
-            if h.total_len > want - end {
+        while want - at >= HEADER_LEN {
+            let h = BatchHeader::parse(&buf[at..])
+                .map_err(|r| self.corrupt(pos + at as u64, r.to_string()))?;
+            if h.total_len > want - at {
                 break;
             }
-            end += h.total_len;
-            next = h.last_offset() + 1;
+            if !h.internal {
+                if end != at {
+                    buf.copy_within(at..at + h.total_len, end);
+                }
+                end += h.total_len;
+                next = h.next_offset();
+            }
+            at += h.total_len;
         }
         buf.truncate(end);
         Ok((Bytes::from(buf), next))
@@ -87,7 +106,7 @@ impl Segment {
             start = start.max(pos);
         }
         Ok(self
-            .walk(start, |_, h| h.max_timestamp >= ts)?
+            .walk(start, |_, h| !h.internal && h.max_timestamp >= ts)?
             .map(|(_, h)| (h.base_offset.max(min_offset), h.max_timestamp)))
     }
 
@@ -139,15 +158,44 @@ impl Segment {
 
     /// The stored bytes of the `i`-th batch of this segment.
     pub(crate) fn read_entry(&self, i: usize) -> Result<Bytes, LogError> {
+        let mut entries = self.read_entries(i, 1, 0)?;
+        entries
+            .pop()
+            .ok_or_else(|| self.corrupt(0, format!("entry {i} not found")))
+    }
+
+    /// Entries `i, i + 1, ...` of this segment (`i` < batch count): at most
+    /// `max_entries` of them and `max_bytes` in total, but at least one.
+    /// One positional read; the entries are slices of its buffer.
+    pub(crate) fn read_entries(
+        &self,
+        i: usize,
+        max_entries: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Bytes>, LogError> {
         let positions = self.positions()?;
+        let end_of = |k: usize| positions.get(k + 1).map_or(self.size, |p| u64::from(*p));
         let start = u64::from(positions[i]);
-        let end = positions.get(i + 1).map_or(self.size, |p| u64::from(*p));
-        let mut buf = vec![0u8; (end - start) as usize];
+        let mut n = 1;
+        while n < max_entries.max(1)
+            && i + n < positions.len()
+            && end_of(i + n) - start <= max_bytes as u64
+        {
+            n += 1;
+        }
+        let mut buf = vec![0u8; (end_of(i + n - 1) - start) as usize];
         self.log
             .file
             .read_exact_at(&mut buf, start)
             .map_err(io_err("read segment", &self.log.path))?;
-        Ok(Bytes::from(buf))
+        let buf = Bytes::from(buf);
+        Ok((i..i + n)
+            .map(|k| {
+                let from = (u64::from(positions[k]) - start) as usize;
+                let to = (end_of(k) - start) as usize;
+                buf.slice(from..to)
+            })
+            .collect())
     }
 
     /// Index within this segment of the batch starting at `pos`.
