@@ -66,7 +66,7 @@ pub enum MetadataCommand {
 }
 
 /// The metadata.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetadataState {
     /// Cluster id, set by the first command.
     pub cluster_id: Option<String>,

@@ -558,7 +558,7 @@ fn replay_producers(
     Ok(replayed)
 }
 
-fn advance(current: &mut u64, to: u64) -> bool {
+pub(crate) fn advance(current: &mut u64, to: u64) -> bool {
     if to > *current {
         *current = to;
         true
