@@ -161,6 +161,49 @@ pub fn first_record_at_or_after(batch: &bytes::Bytes, ts: i64) -> Option<(i64, i
         .map(|r| (r.offset, r.timestamp))
 }
 
+/// Encodes key/value pairs as one uncompressed RecordBatch v2 with no
+/// producer id, every record stamped `timestamp` — what the broker writes
+/// for its own internal records (group offsets, metadata commands).
+pub fn encode_plain_batch(
+    records: &[(Option<bytes::Bytes>, Option<bytes::Bytes>)],
+    timestamp: i64,
+) -> anyhow::Result<bytes::Bytes> {
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+    let records: Vec<Record> = records
+        .iter()
+        .enumerate()
+        .map(|(i, (key, value))| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            // The encoder keeps records in one batch while offset - sequence
+            // stays the same; the first record's -1 is the batch's "no sequence".
+            sequence: i as i32 - 1,
+            timestamp,
+            key: key.clone(),
+            value: value.clone(),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = bytes::BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )?;
+    Ok(buf.freeze())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

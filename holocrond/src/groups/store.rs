@@ -6,11 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use holocron_proto::batch::BatchView;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Record, RecordBatchDecoder};
 
 use super::codec::{self, GroupValue, RecordKey};
 use super::offsets::Committed;
@@ -160,41 +158,16 @@ pub struct Loaded {
 }
 
 fn encode_batch(writes: &[Write], now: i64) -> Result<Vec<u8>, GroupError> {
-    let records: Vec<Record> = writes
+    let records: Vec<_> = writes
         .iter()
-        .enumerate()
-        .map(|(i, w)| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // The encoder keeps records in one batch while offset - sequence
-            // stays the same; the first record's -1 is the batch's "no sequence".
-            sequence: i as i32 - 1,
-            timestamp: now,
-            key: Some(w.key.clone()),
-            value: w.value.clone(),
-            headers: Default::default(),
-        })
+        .map(|w| (Some(w.key.clone()), w.value.clone()))
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .map_err(|e| {
-        tracing::error!(error = %e, "cannot encode offsets records");
-        GroupError::StorageFailed
-    })?;
-    Ok(buf.to_vec())
+    holocron_proto::batch::encode_plain_batch(&records, now)
+        .map(|b| b.to_vec())
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot encode offsets records");
+            GroupError::StorageFailed
+        })
 }
 
 fn load_partition(p: &Partition, groups: &mut HashMap<String, Loaded>) -> Result<(), LogError> {

@@ -98,11 +98,6 @@ impl RaftLogStore {
         })
     }
 
-    /// The shared log.
-    pub fn log(&self) -> &Arc<RwLock<Log>> {
-        &self.inner.log
-    }
-
     /// Entries `[start, end)` clipped to what the log holds, at most
     /// `max_bytes` of them (but at least one) when `limited`.
     fn read_range(&self, start: u64, end: u64, limited: bool) -> io::Result<Vec<Entry>> {

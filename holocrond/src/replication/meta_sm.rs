@@ -12,11 +12,9 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::{Stream, TryStreamExt};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::RecordBatchDecoder;
 use openraft::storage::{EntryResponder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StoredMembership};
 use parking_lot::{Mutex, RwLock};
@@ -35,32 +33,9 @@ const SNAPSHOT_FILE: &str = "raft.snapshot";
 /// Encodes a command as the one-record batch the metadata group stores.
 pub fn encode_command(cmd: &MetadataCommand, now_ms: i64) -> io::Result<RecordBatch> {
     let value = serde_json::to_vec(cmd).map_err(io::Error::other)?;
-    let record = Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: 0,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: -1,
-        timestamp: now_ms,
-        key: None,
-        value: Some(Bytes::from(value)),
-        headers: Default::default(),
-    };
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        [&record],
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .map_err(io::Error::other)?;
-    Ok(RecordBatch(buf.freeze()))
+    holocron_proto::batch::encode_plain_batch(&[(None, Some(Bytes::from(value)))], now_ms)
+        .map(RecordBatch)
+        .map_err(|e| io::Error::other(e.to_string()))
 }
 
 /// The commands in a stored metadata batch.

@@ -21,6 +21,8 @@ pub mod wire;
 #[cfg(test)]
 mod tests_cluster;
 #[cfg(test)]
+mod tests_meta;
+#[cfg(test)]
 mod tests_suite;
 
 /// Milliseconds since the Unix epoch.

@@ -56,23 +56,9 @@ impl Groups {
         self.map.write().insert(id, raft);
     }
 
-    /// Stops routing messages for `id`; returns its Raft.
-    pub fn remove(&self, id: &GroupId) -> Option<GroupRaft> {
-        self.map.write().remove(id)
-    }
-
     /// The Raft of `id`.
     pub fn get(&self, id: &GroupId) -> Option<GroupRaft> {
         self.map.read().get(id).cloned()
-    }
-
-    /// Every hosted group.
-    pub fn all(&self) -> Vec<(GroupId, GroupRaft)> {
-        self.map
-            .read()
-            .iter()
-            .map(|(k, v)| (*k, v.clone()))
-            .collect()
     }
 
     /// Handles one message; the answer is JSON `Result<_, String>`.

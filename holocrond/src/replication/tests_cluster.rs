@@ -9,10 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use bytes::Bytes;
 use openraft::async_runtime::watch::WatchReceiver;
 use openraft::{Config, Raft, ServerState};
 use parking_lot::{Mutex, RwLock};
@@ -29,7 +26,7 @@ use crate::log::{FlushPolicy, Log, LogConfig};
 
 /// Delivers calls straight to the target node's groups, unless it is down.
 #[derive(Clone, Default)]
-struct MemTransport {
+pub(super) struct MemTransport {
     nodes: Arc<RwLock<HashMap<NodeId, Groups>>>,
     down: Arc<Mutex<HashSet<NodeId>>>,
 }
@@ -104,21 +101,33 @@ fn members(ids: impl IntoIterator<Item = NodeId>) -> BTreeMap<NodeId, openraft::
         .collect()
 }
 
-/// Writes `count` five-record batches on `leader`, checking each lands
-/// right after the previous one.
+/// Writes `count` five-record batches through whichever node leads,
+/// checking each lands right after the previous one. A write refused with
+/// ForwardToLeader (the leader lost its lease or stepped down — it happens
+/// on a loaded 2-core machine) was never proposed, so it is sent again to
+/// the current leader, as a Kafka client would after NOT_LEADER.
 async fn write_batches(
-    node: &Node,
+    nodes: &BTreeMap<NodeId, Node>,
+    seen: &mut BTreeMap<u64, NodeId>,
     count: usize,
     value: &mut u32,
     committed: &mut Vec<(u64, u64)>,
 ) {
+    use openraft::error::{ClientWriteError, RaftError};
     for _ in 0..count {
-        let applied = node
-            .raft
-            .client_write(batch(*value, 5))
-            .await
-            .expect("write on the leader")
-            .data;
+        let mut attempts = 0;
+        let applied = loop {
+            let leader = wait_leader(nodes, seen).await;
+            match nodes[&leader].raft.client_write(batch(*value, 5)).await {
+                Ok(r) => break r.data,
+                Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) if attempts < 50 => {
+                    attempts += 1;
+                    tracing::info!(?f, "write refused by a former leader; retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("write on the leader: {e}"),
+            }
+        };
         let expected_base = committed.last().map_or(0, |c| c.1);
         assert_eq!(
             applied.base_offset, expected_base,
@@ -156,34 +165,12 @@ async fn check_replicas(nodes: &BTreeMap<NodeId, Node>, committed: &[(u64, u64)]
 }
 
 fn batch(first_value: u32, records: u32) -> RecordBatch {
-    let records: Vec<Record> = (0..records)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i64::from(i),
-            sequence: i as i32 - 1,
-            timestamp: 1_700_000_000_000,
-            key: None,
-            value: Some(Bytes::from((first_value + i).to_string())),
-            headers: Default::default(),
-        })
+    let values: Vec<_> = (0..records)
+        .map(|i| (None, Some(Bytes::from((first_value + i).to_string()))))
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
+    RecordBatch(
+        holocron_proto::batch::encode_plain_batch(&values, 1_700_000_000_000).expect("encode"),
     )
-    .expect("encode");
-    RecordBatch(buf.freeze())
 }
 
 /// Every (term → leader) pair any node reported; panics on two leaders in
@@ -263,20 +250,20 @@ async fn three_replicas_elect_replicate_fail_over_and_catch_up() {
     let mut value = 0u32;
 
     for round in 0..3 {
-        let leader = wait_leader(&nodes, &mut leaders).await;
-        write_batches(&nodes[&leader], 20, &mut value, &mut committed).await;
+        write_batches(&nodes, &mut leaders, 20, &mut value, &mut committed).await;
         note_leaders(&nodes, &mut leaders);
         if round == 2 {
             break;
         }
         // Kill the leader; the others elect a new one and keep going.
+        let leader = wait_leader(&nodes, &mut leaders).await;
         let old = nodes.remove(&leader).expect("leader node");
         transport.down.lock().insert(leader);
         old.raft.shutdown().await.expect("shutdown");
         drop(old);
         let next = wait_leader(&nodes, &mut leaders).await;
         assert_ne!(next, leader);
-        write_batches(&nodes[&next], 10, &mut value, &mut committed).await;
+        write_batches(&nodes, &mut leaders, 10, &mut value, &mut committed).await;
         // The old leader comes back (same directory) and catches up.
         let back = start_node(leader, &paths[&leader], group, &transport).await;
         nodes.insert(leader, back);
@@ -356,15 +343,15 @@ async fn three_replicas_over_mtls_fail_over() {
     let mut leaders = BTreeMap::new();
     let mut committed = Vec::new();
     let mut value = 0;
-    let leader = wait_leader(&nodes, &mut leaders).await;
-    write_batches(&nodes[&leader], 30, &mut value, &mut committed).await;
+    write_batches(&nodes, &mut leaders, 30, &mut value, &mut committed).await;
 
+    let leader = wait_leader(&nodes, &mut leaders).await;
     let old = nodes.remove(&leader).expect("leader");
     old.raft.shutdown().await.expect("shutdown");
     handles[&leader].shutdown().await;
     let next = wait_leader(&nodes, &mut leaders).await;
     assert_ne!(next, leader);
-    write_batches(&nodes[&next], 10, &mut value, &mut committed).await;
+    write_batches(&nodes, &mut leaders, 10, &mut value, &mut committed).await;
     check_replicas(&nodes, &committed).await;
     for (id, n) in &nodes {
         n.raft.shutdown().await.expect("shutdown");
