@@ -1,18 +1,29 @@
 //! The broker's shared state and the topic operations that span layers:
-//! metadata first (durably), then the partitions that follow from it.
+//! metadata first (committed through the metadata Raft group), then the
+//! partitions that follow from it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use openraft::impls::BasicNode;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::cluster::{topic_config, ConfigOp, MetadataStore, TopicError, TopicMeta};
+use crate::cluster::{
+    topic_config, BrokerInfo, ConfigOp, MetaRequest, MetadataOpenError, MetadataStore, Nodes,
+    Placement, TopicError, TopicMeta,
+};
 use crate::config::Config;
 use crate::groups::{GroupConfig, GroupCoordinator};
 use crate::log::LogConfig;
 use crate::metrics::Metrics;
 use crate::partition::registry::PartitionRegistry;
+use crate::partition::replica::LeaderReport;
+use crate::replication::group_id::GroupId;
+use crate::replication::node::{NodeRpcHandler, RaftNode, ServiceSlot, Transport};
+use crate::replication::rpc::{self, NodeTls, RpcConfig, RpcHandle};
+use crate::replication::service::Groups;
 
 /// Everything a request handler can reach.
 #[derive(Debug)]
@@ -20,7 +31,7 @@ pub struct Broker {
     /// Validated configuration.
     pub config: Config,
     /// Cluster metadata.
-    pub metadata: MetadataStore,
+    pub metadata: Arc<MetadataStore>,
     /// This broker's partitions.
     pub partitions: PartitionRegistry,
     /// Prometheus metrics.
@@ -33,6 +44,16 @@ pub struct Broker {
     pub started: Instant,
     /// The consumer group coordinator.
     pub groups: Arc<GroupCoordinator>,
+    /// This node's Raft runtime.
+    pub raft: RaftNode,
+    /// Node-to-node connections (cluster mode).
+    pub rpc: Option<RpcHandle>,
+    /// Leaderships gained by local replicas, to report to the metadata group.
+    reports: mpsc::UnboundedSender<LeaderReport>,
+    /// Its receiving end, taken by [`Broker::run_reporter`].
+    report_rx: parking_lot::Mutex<Option<mpsc::UnboundedReceiver<LeaderReport>>>,
+    /// Orders reconciliations of local replicas with the metadata.
+    reconcile_lock: tokio::sync::Mutex<()>,
 }
 
 /// A broker that could not start.
@@ -46,15 +67,35 @@ pub enum StartError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The data directory was written by a version without the metadata group.
+    #[error("data directory {0} holds metadata of an older format (_holocron/metadata.log); move it aside or start with an empty data directory")]
+    OldMetadata(std::path::PathBuf),
     /// The metadata could not be loaded.
     #[error(transparent)]
-    Metadata(#[from] crate::cluster::metadata_log::MetadataLogError),
+    Metadata(#[from] MetadataOpenError),
+    /// The metadata group has no leader or refused a change.
+    #[error("cluster metadata: {0}")]
+    MetadataUnavailable(TopicError),
     /// A partition could not be opened.
     #[error("opening partition: {0}")]
     Partition(#[from] crate::log::LogError),
     /// The offsets topic could not be created.
     #[error("creating __consumer_offsets: {0}")]
     OffsetsTopic(TopicError),
+    /// The node certificates could not be read.
+    #[error("node certificate {path}: {source}")]
+    NodeCert {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The node-to-node transport could not start.
+    #[error("node-to-node transport: {0}")]
+    Rpc(#[from] rpc::StartError),
+    /// The Raft settings are invalid.
+    #[error("raft settings: {0}")]
+    RaftConfig(#[from] openraft::ConfigError),
 }
 
 /// Milliseconds since the Unix epoch.
@@ -64,19 +105,85 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// How long start-up waits for the metadata group to have a leader.
+const METADATA_READY_TIMEOUT: Duration = Duration::from_secs(120);
+
 impl Broker {
-    /// Opens the data directory: metadata, then every topic's partitions.
-    pub fn open(config: Config, shutdown: CancellationToken) -> Result<Arc<Broker>, StartError> {
+    /// Opens the data directory: the metadata group, then every partition
+    /// this node holds a replica of. `services` is where the node-service
+    /// handler goes once the broker exists (see [`crate::services`]).
+    pub async fn open(
+        config: Config,
+        shutdown: CancellationToken,
+        services: ServiceSlot,
+    ) -> Result<Arc<Broker>, StartError> {
         let data_err = |source| StartError::DataDir {
             path: config.data_dir.clone(),
             source,
         };
         std::fs::create_dir_all(&config.data_dir).map_err(data_err)?;
-        let metadata = MetadataStore::open(&config.data_dir.join("_holocron"))?;
+        let meta_root = config.data_dir.join("_holocron");
+        if meta_root.join("metadata.log").exists() && !meta_root.join("metadata").exists() {
+            return Err(StartError::OldMetadata(config.data_dir.clone()));
+        }
+        let groups = Groups::default();
+        let raft_config = crate::replication::raft_config(
+            config.raft.heartbeat_ms,
+            config.raft.election_timeout_ms,
+            config.raft.election_timeout_ms * 2,
+        )?;
+        let me = u64::try_from(config.node_id).unwrap_or(0);
+        let (transport, rpc, voters) = match &config.cluster {
+            None => (
+                Transport::Local,
+                None,
+                BTreeMap::from([(me, BasicNode::new("local"))]),
+            ),
+            Some(c) => {
+                let read = |path: &std::path::PathBuf| {
+                    std::fs::read_to_string(path).map_err(|source| StartError::NodeCert {
+                        path: path.clone(),
+                        source,
+                    })
+                };
+                let tls = NodeTls {
+                    ca_pem: read(&c.node_ca)?,
+                    cert_pem: read(&c.node_cert)?,
+                    key_pem: read(&c.node_key)?,
+                };
+                let handler = NodeRpcHandler::new(groups.clone(), services.clone());
+                let rpc_config = RpcConfig::new(me, c.peer_listen, c.peers.clone(), tls);
+                let handle = rpc::start(rpc_config, handler).await?;
+                let voters = c
+                    .peers
+                    .iter()
+                    .map(|(id, addr)| (*id, BasicNode::new(addr.clone())))
+                    .collect();
+                (Transport::Rpc(handle.clone()), Some(handle), voters)
+            }
+        };
+        let node = RaftNode::new(me, transport, groups, raft_config);
+        let nodes = Nodes {
+            ids: config.node_ids(),
+            default_replication_factor: config.default_replication_factor,
+        };
+        let metadata = Arc::new(
+            MetadataStore::open(&meta_root.join("metadata"), node.clone(), voters, nodes).await?,
+        );
+        let _ = services.set(crate::services::NodeServices::new(&metadata));
+        if config.cluster.is_some() {
+            tracing::info!("waiting for the metadata group to elect a leader");
+        }
+        metadata
+            .wait_ready(METADATA_READY_TIMEOUT)
+            .await
+            .map_err(StartError::MetadataUnavailable)?;
         let partitions = PartitionRegistry::new(&config.data_dir);
-        let topics: Vec<TopicMeta> = metadata.snapshot().topics.values().cloned().collect();
-        partitions.remove_strays(&topics).map_err(data_err)?;
+        let (reports, report_rx) = mpsc::unbounded_channel();
         let mut broker = Broker {
+            reports,
+            report_rx: parking_lot::Mutex::new(Some(report_rx)),
+            reconcile_lock: tokio::sync::Mutex::new(()),
             metrics: Metrics::new(),
             producer_ids: Default::default(),
             config,
@@ -85,19 +192,60 @@ impl Broker {
             shutdown,
             started: Instant::now(),
             groups: Arc::new(GroupCoordinator::open(GroupConfig::default(), Vec::new())?),
+            raft: node,
+            rpc,
         };
+        broker.register().await?;
+        let topics: Vec<TopicMeta> = broker
+            .metadata
+            .snapshot()
+            .topics
+            .values()
+            .cloned()
+            .collect();
+        broker
+            .partitions
+            .remove_strays(&topics)
+            .map_err(data_err_of(&broker.config))?;
         for topic in &topics {
-            broker
-                .partitions
-                .open_topic(topic, &broker.topic_log_config(topic))?;
+            broker.open_partitions(topic).await.map_err(|e| match e {
+                TopicError::Log(e) => StartError::Partition(e),
+                other => StartError::MetadataUnavailable(other),
+            })?;
         }
-        broker.groups = Arc::new(broker.open_groups()?);
+        broker.groups = Arc::new(broker.open_groups().await?);
         Ok(Arc::new(broker))
+    }
+
+    /// Announces where clients reach this broker (cluster mode: the other
+    /// nodes list it in their Metadata answers).
+    async fn register(&self) -> Result<(), StartError> {
+        if self.config.cluster.is_none() {
+            return Ok(());
+        }
+        let listener = &self.config.listeners[0];
+        let host = self
+            .config
+            .advertised_host
+            .clone()
+            .unwrap_or_else(|| listener.addr.ip().to_string());
+        let req = MetaRequest::RegisterBroker {
+            broker: BrokerInfo {
+                id: self.config.node_id,
+                host,
+                port: i32::from(listener.addr.port()),
+            },
+        };
+        self.metadata
+            .execute(req)
+            .await
+            .map(|_| ())
+            .map_err(StartError::MetadataUnavailable)
     }
 
     /// Creates `__consumer_offsets` if it is missing (compacted, with
     /// `--offsets-topic-partitions` partitions) and loads the groups stored in it.
-    fn open_groups(&self) -> Result<GroupCoordinator, StartError> {
+    async fn open_groups(&self) -> Result<GroupCoordinator, StartError> {
         let name = crate::groups::OFFSETS_TOPIC;
         let existing = self.metadata.snapshot().topics.get(name).cloned();
         let topic = match existing {
@@ -107,8 +255,27 @@ impl Broker {
                     ("cleanup.policy".to_owned(), "compact".to_owned()),
                     ("segment.bytes".to_owned(), "104857600".to_owned()),
                 ]);
-                self.create_topic(name, self.config.groups.offsets_topic_partitions, configs)
-                    .map_err(StartError::OffsetsTopic)?
+                match self
+                    .create_topic(
+                        name,
+                        self.config.groups.offsets_topic_partitions,
+                        Placement::Factor(-1),
+                        configs,
+                    )
+                    .await
+                {
+                    Ok(t) => t,
+                    Err(TopicError::AlreadyExists(_) | TopicError::Remote { .. }) => self
+                        .metadata
+                        .snapshot()
+                        .topics
+                        .get(name)
+                        .cloned()
+                        .ok_or_else(|| {
+                            StartError::OffsetsTopic(TopicError::Unknown(name.to_owned()))
+                        })?,
+                    Err(e) => return Err(StartError::OffsetsTopic(e)),
+                }
             }
         };
         let partitions = (0..topic.partitions)
@@ -125,34 +292,128 @@ impl Broker {
         topic_config::log_config(&topic.configs, &self.config.log_defaults)
     }
 
-    /// Creates a topic and its partitions.
-    pub fn create_topic(
+    /// Creates a topic and this node's replicas of its partitions.
+    pub async fn create_topic(
         &self,
         name: &str,
         partitions: i32,
+        placement: Placement,
         configs: BTreeMap<String, String>,
     ) -> Result<TopicMeta, TopicError> {
         let topic = self
             .metadata
-            .create_topic(name, partitions, configs, now_ms())?;
+            .create_topic(name, partitions, placement, configs, now_ms())
+            .await?;
         tracing::info!(topic = name, partitions, "created topic");
-        self.open_partitions(&topic)?;
+        self.open_partitions(&topic).await?;
         Ok(topic)
     }
 
-    fn open_partitions(&self, topic: &TopicMeta) -> Result<(), TopicError> {
-        self.partitions
-            .open_topic(topic, &self.topic_log_config(topic))
-            .map_err(|e| {
-                tracing::error!(topic = %topic.name, error = %e, "cannot open partitions");
-                TopicError::Log(e)
-            })
+    /// Opens this node's replicas of a topic's partitions.
+    pub async fn open_partitions(&self, topic: &TopicMeta) -> Result<(), TopicError> {
+        let config = self.topic_log_config(topic);
+        let opened = if self.config.cluster.is_some() {
+            self.partitions
+                .open_replicas(topic, &config, &self.raft, &self.reports)
+                .await
+        } else {
+            self.partitions.open_topic(topic, &config)
+        };
+        opened.map_err(|e| {
+            tracing::error!(topic = %topic.name, error = %e, "cannot open partitions");
+            TopicError::Log(e)
+        })
+    }
+
+    /// Brings the local replicas in line with the metadata: opens the ones
+    /// this node should hold, stops and deletes the ones it should not
+    /// (deleted topics, replicas moved away).
+    pub async fn reconcile(&self) {
+        let _one_at_a_time = self.reconcile_lock.lock().await;
+        let state = self.metadata.snapshot();
+        let me = self.config.node_id;
+        let clustered = self.config.cluster.is_some();
+        for p in self.partitions.all() {
+            let keep = state.topics.get(&p.id().topic).is_some_and(|t| {
+                t.id == p.topic_id()
+                    && p.id().partition < t.partitions
+                    && (!clustered || t.replicas_of(p.id().partition).contains(&me))
+            });
+            if keep {
+                continue;
+            }
+            if let Some(r) = p.replica() {
+                let _ = r.raft().shutdown().await;
+                self.raft.groups().remove(&GroupId::Partition {
+                    topic_id: p.topic_id(),
+                    partition: p.id().partition,
+                });
+            }
+            tracing::info!(partition = %p.id(), "removing local replica");
+            if let Err(e) = self.partitions.remove_partition(p.id(), p.topic_id()) {
+                tracing::warn!(partition = %p.id(), error = %e, "cannot remove partition directory");
+            }
+        }
+        for t in state.topics.values() {
+            if let Err(e) = self.open_partitions(t).await {
+                tracing::error!(topic = %t.name, error = %e, "cannot open local replicas");
+            }
+        }
+        // Config changes made through another node.
+        for (name, t) in &state.topics {
+            let config = self.topic_log_config(t);
+            for p in self.partitions.of_topic(name) {
+                if p.config() != config {
+                    p.set_config(config.clone());
+                }
+            }
+        }
+    }
+
+    /// Follows metadata changes made elsewhere (cluster mode) until shutdown.
+    pub async fn run_reconciler(self: Arc<Self>) {
+        let mut changes = self.metadata.subscribe();
+        loop {
+            tokio::select! {
+                r = changes.changed() => if r.is_err() { return },
+                () = self.shutdown.cancelled() => return,
+            }
+            self.reconcile().await;
+        }
+    }
+
+    /// Reports the leaderships local replicas gain to the metadata group,
+    /// so every node's Metadata answer names current leaders.
+    pub async fn run_reporter(self: Arc<Self>) {
+        let Some(mut rx) = self.report_rx.lock().take() else {
+            return;
+        };
+        loop {
+            let report = tokio::select! {
+                r = rx.recv() => match r { Some(r) => r, None => return },
+                () = self.shutdown.cancelled() => return,
+            };
+            let (topic_id, partition, leader, epoch) = report;
+            let req = MetaRequest::ReportLeader {
+                topic_id,
+                partition,
+                leader,
+                epoch,
+            };
+            if let Err(e) = self.metadata.execute(req).await {
+                tracing::debug!(%topic_id, partition, error = %e, "cannot report leadership");
+            }
+        }
     }
 
     /// Deletes a topic and its data.
-    pub fn delete_topic(&self, name: &str) -> Result<TopicMeta, TopicError> {
-        let topic = self.metadata.delete_topic(name)?;
+    pub async fn delete_topic(&self, name: &str) -> Result<TopicMeta, TopicError> {
+        let topic = self.metadata.delete_topic(name).await?;
         tracing::info!(topic = name, "deleted topic");
+        if self.config.cluster.is_some() {
+            self.reconcile().await;
+            return Ok(topic);
+        }
         if let Err(e) = self.partitions.remove_topic(&topic) {
             // The metadata no longer names the topic; stray directories are
             // removed at the next start.
@@ -162,8 +423,21 @@ impl Broker {
     }
 
     /// Raises a topic's partition count.
-    pub fn add_partitions(&self, name: &str, count: i32) -> Result<(), TopicError> {
-        self.metadata.set_partition_count(name, count)?;
+    pub async fn add_partitions(&self, name: &str, count: i32) -> Result<(), TopicError> {
+        self.add_partitions_placed(name, count, Placement::Factor(-1))
+            .await
+    }
+
+    /// Raises a topic's partition count, placing the new replicas as given.
+    pub async fn add_partitions_placed(
+        &self,
+        name: &str,
+        count: i32,
+        placement: Placement,
+    ) -> Result<(), TopicError> {
+        self.metadata
+            .set_partition_count(name, count, placement)
+            .await?;
         let topic = self
             .metadata
             .snapshot()
@@ -172,18 +446,52 @@ impl Broker {
             .cloned()
             .ok_or_else(|| TopicError::Unknown(name.to_owned()))?;
         tracing::info!(topic = name, partitions = count, "added partitions");
-        self.open_partitions(&topic)
+        self.open_partitions(&topic).await
     }
 
     /// Changes a topic's config overrides and applies them to its partitions.
-    pub fn alter_topic_configs(&self, name: &str, ops: &[ConfigOp]) -> Result<(), TopicError> {
-        self.metadata.alter_configs(name, ops)?;
+    pub async fn alter_topic_configs(
+        &self,
+        name: &str,
+        ops: &[ConfigOp],
+    ) -> Result<(), TopicError> {
+        self.metadata.alter_configs(name, ops).await?;
+        self.apply_topic_configs(name);
+        Ok(())
+    }
+
+    /// The leader and leader epoch of a partition: what the local replica
+    /// knows (freshest), else what the leader last reported; a standalone
+    /// partition is led by this broker.
+    pub fn partition_leader(&self, topic: &TopicMeta, partition: i32) -> Option<(i32, i32)> {
+        if let Some(local) = self.partitions.get(&topic.name, partition) {
+            return match local.replica() {
+                None => Some((self.config.node_id, 0)),
+                Some(r) => r.leader().map(|(l, term)| {
+                    (
+                        i32::try_from(l).unwrap_or(-1),
+                        i32::try_from(term).unwrap_or(i32::MAX),
+                    )
+                }),
+            };
+        }
+        topic.leader_of(partition)
+    }
+
+    /// Applies a topic's current overrides to its local partitions.
+    pub fn apply_topic_configs(&self, name: &str) {
         if let Some(topic) = self.metadata.snapshot().topics.get(name) {
             let config = self.topic_log_config(topic);
             for p in self.partitions.of_topic(name) {
                 p.set_config(config.clone());
             }
         }
-        Ok(())
+    }
+}
+
+fn data_err_of(config: &Config) -> impl Fn(std::io::Error) -> StartError + '_ {
+    move |source| StartError::DataDir {
+        path: config.data_dir.clone(),
+        source,
     }
 }

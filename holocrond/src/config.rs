@@ -146,6 +146,35 @@ pub struct Args {
     /// Most members per consumer group, as group.max.size [default: 1000].
     #[arg(long, env = "HOLOCRON_GROUP_MAX_SIZE", value_name = "N")]
     pub group_max_size: Option<usize>,
+    /// Every node of the cluster, this one included, as ID=HOST:PORT of its node-to-node listener (comma separated). Turns on cluster mode; needs --node-id and the --node-* certificates.
+    #[arg(
+        long,
+        env = "HOLOCRON_PEERS",
+        value_name = "ID=HOST:PORT",
+        value_delimiter = ','
+    )]
+    pub peers: Vec<String>,
+    /// Where to accept node-to-node mTLS connections [default: this node's address in --peers].
+    #[arg(long, env = "HOLOCRON_PEER_LISTEN", value_name = "HOST:PORT")]
+    pub peer_listen: Option<String>,
+    /// This node's certificate (PEM, from `holocronctl certs node`), naming its node id.
+    #[arg(long, env = "HOLOCRON_NODE_CERT", value_name = "FILE")]
+    pub node_cert: Option<PathBuf>,
+    /// Private key (PEM) of --node-cert.
+    #[arg(long, env = "HOLOCRON_NODE_KEY", value_name = "FILE")]
+    pub node_key: Option<PathBuf>,
+    /// The cluster CA (PEM) every node's certificate must chain to.
+    #[arg(long, env = "HOLOCRON_NODE_CA", value_name = "FILE")]
+    pub node_ca: Option<PathBuf>,
+    /// Replicas per partition when a topic is created without a factor [default: 3, at most the number of nodes].
+    #[arg(long, env = "HOLOCRON_DEFAULT_REPLICATION_FACTOR", value_name = "N")]
+    pub default_replication_factor: Option<i16>,
+    /// Raft heartbeat interval in ms [default: 500].
+    #[arg(long, env = "HOLOCRON_RAFT_HEARTBEAT_MS", value_name = "MS")]
+    pub raft_heartbeat_ms: Option<u64>,
+    /// Shortest Raft election timeout in ms; the longest is twice it [default: 1500].
+    #[arg(long, env = "HOLOCRON_RAFT_ELECTION_TIMEOUT_MS", value_name = "MS")]
+    pub raft_election_timeout_ms: Option<u64>,
 }
 
 /// The same settings as read from a TOML file.
@@ -181,6 +210,38 @@ struct FileConfig {
     group_max_session_timeout_ms: Option<i32>,
     group_initial_rebalance_delay_ms: Option<u64>,
     group_max_size: Option<usize>,
+    peers: Option<Vec<String>>,
+    peer_listen: Option<String>,
+    node_cert: Option<PathBuf>,
+    node_key: Option<PathBuf>,
+    node_ca: Option<PathBuf>,
+    default_replication_factor: Option<i16>,
+    raft_heartbeat_ms: Option<u64>,
+    raft_election_timeout_ms: Option<u64>,
+}
+
+/// Cluster mode: the nodes and this node's certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// Every node's node-to-node address, this one's included.
+    pub peers: std::collections::BTreeMap<u64, String>,
+    /// Where this node accepts node-to-node connections.
+    pub peer_listen: SocketAddr,
+    /// This node's certificate.
+    pub node_cert: PathBuf,
+    /// Its key.
+    pub node_key: PathBuf,
+    /// The cluster CA.
+    pub node_ca: PathBuf,
+}
+
+/// Raft timing shared by every group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RaftTimings {
+    /// Heartbeat interval, ms.
+    pub heartbeat_ms: u64,
+    /// Shortest election timeout, ms (the longest is twice it).
+    pub election_timeout_ms: u64,
 }
 
 /// A listener's security protocol.
@@ -247,6 +308,26 @@ pub struct Config {
     pub log_level: String,
     /// Consumer groups and committed offsets.
     pub groups: GroupConfig,
+    /// Cluster mode; None for a standalone broker.
+    pub cluster: Option<ClusterConfig>,
+    /// Replicas per partition of topics created without a factor.
+    pub default_replication_factor: i16,
+    /// Raft timing.
+    pub raft: RaftTimings,
+}
+
+impl Config {
+    /// Every node id of the cluster (just this one when standalone), ascending.
+    pub fn node_ids(&self) -> Vec<i32> {
+        match &self.cluster {
+            Some(c) => c
+                .peers
+                .keys()
+                .filter_map(|id| i32::try_from(*id).ok())
+                .collect(),
+            None => vec![self.node_id],
+        }
+    }
 }
 
 /// A configuration that cannot be used.
@@ -351,8 +432,36 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })
 }
 
-fn merge(a: Args, f: FileConfig) -> Result<Config, ConfigError> {
+fn merge(mut a: Args, mut f: FileConfig) -> Result<Config, ConfigError> {
     let groups = group_config(&a, &f)?;
+    let node_id = a.node_id.or(f.node_id).unwrap_or(0);
+    if node_id < 0 {
+        return Err(invalid("node-id", "must not be negative"));
+    }
+    let cluster = cluster_config(&mut a, &mut f, node_id)?;
+    let default_replication_factor = a
+        .default_replication_factor
+        .or(f.default_replication_factor)
+        .unwrap_or(3);
+    if default_replication_factor < 1 {
+        return Err(invalid("default-replication-factor", "must be at least 1"));
+    }
+    let raft = RaftTimings {
+        heartbeat_ms: a.raft_heartbeat_ms.or(f.raft_heartbeat_ms).unwrap_or(500),
+        election_timeout_ms: a
+            .raft_election_timeout_ms
+            .or(f.raft_election_timeout_ms)
+            .unwrap_or(1500),
+    };
+    if raft.heartbeat_ms < 10 || raft.election_timeout_ms < 2 * raft.heartbeat_ms {
+        return Err(invalid(
+            "raft-election-timeout-ms",
+            format!(
+                "need heartbeat >= 10 ms and election timeout >= twice the heartbeat, got {} and {}",
+                raft.heartbeat_ms, raft.election_timeout_ms
+            ),
+        ));
+    }
     let listen = if a.listen.is_empty() {
         f.listen
             .unwrap_or_else(|| vec!["plaintext://127.0.0.1:9092".into()])
@@ -451,7 +560,7 @@ fn merge(a: Args, f: FileConfig) -> Result<Config, ConfigError> {
         tls,
         advertised_host: a.advertised_host.or(f.advertised_host),
         metrics_listen,
-        node_id: a.node_id.or(f.node_id).unwrap_or(0),
+        node_id,
         auto_create_topics: a
             .auto_create_topics
             .or(f.auto_create_topics)
@@ -476,7 +585,82 @@ fn merge(a: Args, f: FileConfig) -> Result<Config, ConfigError> {
                 .unwrap_or(86_400_000),
         ),
         log_level: a.log_level.or(f.log_level).unwrap_or_else(|| "info".into()),
+        cluster,
+        default_replication_factor,
+        raft,
     })
+}
+
+fn cluster_config(
+    a: &mut Args,
+    f: &mut FileConfig,
+    node_id: i32,
+) -> Result<Option<ClusterConfig>, ConfigError> {
+    let peers = if a.peers.is_empty() {
+        f.peers.take().unwrap_or_default()
+    } else {
+        std::mem::take(&mut a.peers)
+    };
+    if peers.is_empty() {
+        return Ok(None);
+    }
+    let me = u64::try_from(node_id)
+        .map_err(|_| invalid("node-id", "must not be negative in cluster mode"))?;
+    let mut map = std::collections::BTreeMap::new();
+    for p in &peers {
+        let (id, addr) = p
+            .split_once('=')
+            .ok_or_else(|| invalid("peers", format!("{p:?} is not ID=HOST:PORT")))?;
+        let id: u64 = id
+            .trim()
+            .parse()
+            .ok()
+            .filter(|id| i32::try_from(*id).is_ok())
+            .ok_or_else(|| invalid("peers", format!("{p:?}: {id:?} is not a node id")))?;
+        let addr = addr.trim();
+        if addr
+            .rsplit_once(':')
+            .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+        {
+            return Err(invalid(
+                "peers",
+                format!("{p:?}: {addr:?} is not HOST:PORT"),
+            ));
+        }
+        if map.insert(id, addr.to_owned()).is_some() {
+            return Err(invalid("peers", format!("node {id} is listed twice")));
+        }
+    }
+    let Some(own) = map.get(&me) else {
+        return Err(invalid(
+            "peers",
+            format!("this node (--node-id {me}) is not in the list"),
+        ));
+    };
+    let peer_listen = a
+        .peer_listen
+        .take()
+        .or_else(|| f.peer_listen.take())
+        .unwrap_or_else(|| own.clone());
+    let peer_listen = resolve(&peer_listen).map_err(|e| invalid("peer-listen", e))?;
+    let need = |v: Option<PathBuf>, flag: &'static str| {
+        v.ok_or_else(|| {
+            invalid(
+                flag,
+                "cluster mode needs --node-cert, --node-key and --node-ca: inter-node mTLS cannot be turned off",
+            )
+        })
+    };
+    Ok(Some(ClusterConfig {
+        peers: map,
+        peer_listen,
+        node_cert: need(
+            a.node_cert.take().or_else(|| f.node_cert.take()),
+            "node-cert",
+        )?,
+        node_key: need(a.node_key.take().or_else(|| f.node_key.take()), "node-key")?,
+        node_ca: need(a.node_ca.take().or_else(|| f.node_ca.take()), "node-ca")?,
+    }))
 }
 
 fn group_config(a: &Args, f: &FileConfig) -> Result<GroupConfig, ConfigError> {

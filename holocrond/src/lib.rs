@@ -19,6 +19,7 @@ pub mod partition;
 pub mod producer;
 pub mod replication;
 pub mod server;
+pub mod services;
 
 mod run;
 

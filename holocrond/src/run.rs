@@ -62,7 +62,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
         Some(files) => Some(Arc::new(TlsState::load(files.clone())?)),
         None => None,
     };
-    let broker = Broker::open(config, shutdown.clone())?;
+    let services: crate::replication::node::ServiceSlot = Default::default();
+    let broker = Broker::open(config, shutdown.clone(), services).await?;
     if let Some(t) = &tls {
         tokio::spawn(t.clone().watch(shutdown.clone()));
     }
@@ -79,6 +80,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     }
     tokio::spawn(watch_signals(shutdown.clone()));
     let maintenance = tokio::spawn(maintain(broker.clone()));
+    tokio::spawn(broker.clone().run_reporter());
+    if broker.config.cluster.is_some() {
+        tokio::spawn(broker.clone().run_reconciler());
+    }
     let groups = tokio::spawn(broker.groups.clone().run(shutdown.clone()));
     tracing::info!(
         data_dir = %broker.config.data_dir.display(),
@@ -89,6 +94,15 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     net::serve(broker.clone(), listeners, tls).await;
     let _ = maintenance.await;
     let _ = groups.await;
+    for p in broker.partitions.all() {
+        if let Some(r) = p.replica() {
+            let _ = r.raft().shutdown().await;
+        }
+    }
+    broker.metadata.shutdown().await;
+    if let Some(rpc) = &broker.rpc {
+        rpc.shutdown().await;
+    }
     let closing = broker.clone();
     let _ = tokio::task::spawn_blocking(move || closing.partitions.close_all()).await;
     tracing::info!("holocrond stopped cleanly");

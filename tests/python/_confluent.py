@@ -81,11 +81,18 @@ def wait_for_topic(client, topic, partitions, seconds=30):
         time.sleep(0.1)
 
 
-def create_topic(bootstrap, topic, partitions, config=None, seconds=30):
+def create_topic(bootstrap, topic, partitions, config=None, seconds=30, replication_factor=1):
     """Creates topic with AdminClient and waits until it is in metadata."""
     admin = admin_client(bootstrap)
     futures = admin.create_topics(
-        [NewTopic(topic, num_partitions=partitions, replication_factor=1, config=config or {})],
+        [
+            NewTopic(
+                topic,
+                num_partitions=partitions,
+                replication_factor=replication_factor,
+                config=config or {},
+            )
+        ],
         operation_timeout=seconds,
         request_timeout=seconds,
     )

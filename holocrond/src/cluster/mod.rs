@@ -1,10 +1,15 @@
-//! Cluster metadata: topics, topic ids, partition counts and config
-//! overrides, held by [`MetadataStore`] and persisted through the metadata log.
+//! Cluster metadata: topics, topic ids, partition counts, replicas and
+//! leaders, config overrides, brokers and producer-id blocks, held by
+//! [`MetadataStore`] and replicated by the metadata Raft group (DESIGN.md
+//! §4) — a 1-voter group on a standalone broker, one code path.
 //!
-//! Every change is validated, logged durably, then applied, so what readers
-//! see has always been persisted. Readers take cheap `Arc` snapshots.
+//! A change is planned on the metadata leader against the current state
+//! ([`plan`]), committed through Raft, and applied on every node by the
+//! group's state machine; a node that is not the leader forwards the
+//! request to it. Readers take cheap `Arc` snapshots.
 
-pub mod metadata_log;
+pub mod forward;
+pub mod plan;
 pub mod state;
 pub mod topic_config;
 pub mod topic_name;
@@ -12,12 +17,26 @@ pub mod topic_name;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
-use parking_lot::{Mutex, RwLock};
+use openraft::async_runtime::watch::WatchReceiver;
+use openraft::error::{ClientWriteError, LinearizableReadError, RaftError};
+use openraft::impls::BasicNode;
+use openraft::{Raft, ReadPolicy};
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 use uuid::Uuid;
 
-use metadata_log::{MetadataLog, MetadataLogError};
-pub use state::{MetadataCommand, MetadataState, TopicMeta};
+use crate::log::{FlushPolicy, Log, LogConfig};
+use crate::replication::group_id::GroupId;
+use crate::replication::log_store::RaftLogStore;
+use crate::replication::meta_sm::{self, MetaStateMachine};
+use crate::replication::node::RaftNode;
+use crate::replication::service::{GroupRaft, MetaRaft};
+use crate::replication::types::{HoloRaft, NodeId};
+pub use plan::{MetaReply, MetaRequest, Nodes, Placement};
+pub use state::{BrokerInfo, MetadataCommand, MetadataState, TopicMeta};
 use topic_config::ConfigValueError;
 use topic_name::TopicNameError;
 
@@ -50,19 +69,37 @@ pub enum TopicError {
     /// Bad replication factor.
     #[error("{0}")]
     InvalidReplicationFactor(String),
+    /// Bad explicit replica assignment.
+    #[error("{0}")]
+    InvalidReplicaAssignment(String),
+    /// This node cannot change the metadata; the leader is the given node
+    /// if known.
+    #[error("this node is not the metadata leader{}", .0.map(|l| format!(" (node {l} is)")).unwrap_or_default())]
+    NotController(Option<NodeId>),
+    /// The change could not be committed (no quorum, timed out, stopping).
+    #[error("metadata unavailable: {0}")]
+    Unavailable(String),
+    /// The metadata leader refused a forwarded request with a Kafka error.
+    #[error("{message}")]
+    Remote {
+        /// Kafka error code.
+        code: i16,
+        /// The leader's message.
+        message: String,
+    },
     /// Bad config.
     #[error(transparent)]
     InvalidConfig(#[from] ConfigValueError),
-    /// The metadata could not be persisted.
-    #[error(transparent)]
-    Storage(#[from] MetadataLogError),
+    /// The metadata could not be stored.
+    #[error("metadata storage: {0}")]
+    Storage(String),
     /// A partition's log could not be created or opened.
     #[error("partition storage: {0}")]
     Log(#[from] crate::log::LogError),
 }
 
 /// A config change of IncrementalAlterConfigs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConfigOp {
     /// Set a value.
     Set(String, String),
@@ -74,37 +111,139 @@ pub enum ConfigOp {
     Subtract(String, String),
 }
 
-/// The metadata, its log, and the lock that orders changes.
-#[derive(Debug)]
+/// How long a metadata change may take to commit.
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Why the metadata could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum MetadataOpenError {
+    /// The metadata log or state files.
+    #[error("metadata storage {path}: {source}")]
+    Io {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The metadata Raft group could not start.
+    #[error("metadata group: {0}")]
+    Raft(String),
+}
+
+/// The cluster metadata and its Raft group.
 pub struct MetadataStore {
-    log: Mutex<MetadataLog>,
-    state: RwLock<Arc<MetadataState>>,
+    raft: MetaRaft,
+    sm: MetaStateMachine,
+    node: RaftNode,
+    nodes: RwLock<Nodes>,
+    /// Orders changes made on this node while it leads.
+    write_lock: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for MetadataStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetadataStore")
+            .field("node", &self.node.id())
+            .finish_non_exhaustive()
+    }
 }
 
 impl MetadataStore {
-    /// Opens the metadata under `dir` (created if missing), fixing a cluster id on first use.
-    pub fn open(dir: &Path) -> Result<MetadataStore, MetadataLogError> {
-        std::fs::create_dir_all(dir).map_err(|source| MetadataLogError::Io {
+    /// Opens the metadata group whose log lives in `dir` (created if
+    /// missing). A group never started before is initialized with `voters`
+    /// (every node of a new cluster does the same, with the same list).
+    pub async fn open(
+        dir: &Path,
+        node: RaftNode,
+        voters: BTreeMap<NodeId, BasicNode>,
+        nodes: Nodes,
+    ) -> Result<MetadataStore, MetadataOpenError> {
+        let io = |source| MetadataOpenError::Io {
             path: dir.to_owned(),
             source,
-        })?;
-        let (mut log, mut state) = MetadataLog::open(&dir.join("metadata.log"))?;
-        if state.cluster_id.is_none() {
-            let cmd = MetadataCommand::InitCluster {
-                cluster_id: new_cluster_id(),
-            };
-            log.append(&cmd)?;
-            state.apply(&cmd);
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let config = LogConfig {
+            flush: FlushPolicy::Always,
+            ..LogConfig::default()
+        };
+        let log = Log::open(dir, config).map_err(|e| io(std::io::Error::other(e.to_string())))?;
+        let log = Arc::new(RwLock::new(log));
+        let store = RaftLogStore::open(log, true).map_err(io)?;
+        let sm = MetaStateMachine::open(dir.to_owned()).map_err(io)?;
+        let raft = Raft::new(
+            node.id(),
+            node.config(),
+            node.network(GroupId::Metadata),
+            store,
+            sm.clone(),
+        )
+        .await
+        .map_err(|e| MetadataOpenError::Raft(e.to_string()))?;
+        node.groups()
+            .insert(GroupId::Metadata, GroupRaft::Meta(raft.clone()));
+        let initialized = raft
+            .is_initialized()
+            .await
+            .map_err(|e| MetadataOpenError::Raft(e.to_string()))?;
+        let alone = voters.len() == 1 && voters.contains_key(&node.id());
+        if !initialized {
+            if let Err(e) = raft.initialize(voters).await {
+                tracing::warn!(error = %e, "metadata group: initialize");
+            }
+        }
+        if alone {
+            // A 1-voter group need not wait an election timeout.
+            let _ = raft.trigger().elect(false).await;
         }
         Ok(MetadataStore {
-            log: Mutex::new(log),
-            state: RwLock::new(Arc::new(state)),
+            raft,
+            sm,
+            node,
+            nodes: RwLock::new(nodes),
+            write_lock: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Waits until the group has a leader and the cluster has an id (the
+    /// first leader fixes one).
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<(), TopicError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let leader = self.raft.metrics().borrow_watched().current_leader;
+            if leader.is_some() && self.snapshot().cluster_id.is_some() {
+                return Ok(());
+            }
+            if leader == Some(self.node.id()) {
+                let req = MetaRequest::InitCluster {
+                    cluster_id: new_cluster_id(),
+                };
+                if let Err(e) = self.execute_local(&req).await {
+                    tracing::debug!(error = %e, "fixing the cluster id");
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(TopicError::Unavailable(
+                    "the metadata group has no leader".to_owned(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The metadata group's Raft.
+    pub fn raft(&self) -> &MetaRaft {
+        &self.raft
     }
 
     /// The current metadata.
     pub fn snapshot(&self) -> Arc<MetadataState> {
-        self.state.read().clone()
+        self.sm.state()
+    }
+
+    /// Notified on every change.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<MetadataState>> {
+        self.sm.subscribe()
     }
 
     /// The cluster id.
@@ -112,20 +251,78 @@ impl MetadataStore {
         self.snapshot().cluster_id.clone().unwrap_or_default()
     }
 
-    /// Validates, logs and applies one command; `check` runs under the write
-    /// lock against the current state and builds the command.
-    fn change<T>(
-        &self,
-        check: impl FnOnce(&MetadataState) -> Result<(MetadataCommand, T), TopicError>,
-    ) -> Result<T, TopicError> {
-        let mut log = self.log.lock();
-        let current = self.snapshot();
-        let (cmd, out) = check(&current)?;
-        log.append(&cmd)?;
-        let mut next = (*current).clone();
-        next.apply(&cmd);
-        *self.state.write() = Arc::new(next);
-        Ok(out)
+    /// The current metadata leader, if known.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.raft.metrics().borrow_watched().current_leader
+    }
+
+    /// The nodes replicas may be placed on.
+    pub fn nodes(&self) -> Nodes {
+        self.nodes.read().clone()
+    }
+
+    /// Stops the group.
+    pub async fn shutdown(&self) {
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "metadata group did not stop cleanly");
+        }
+    }
+
+    /// Carries out a change: here if this node leads the group, else on
+    /// the leader.
+    pub async fn execute(&self, req: MetaRequest) -> Result<MetaReply, TopicError> {
+        // About 30 s of retries while the group elects a leader or the
+        // leader is still starting.
+        const ATTEMPTS: u32 = 300;
+        let mut attempts = 0;
+        loop {
+            let err = match self.execute_local(&req).await {
+                Err(TopicError::NotController(Some(leader))) if leader != self.node.id() => {
+                    match forward::call(&self.node, leader, &req).await {
+                        Err(TopicError::NotController(_) | TopicError::Unavailable(_))
+                            if attempts < ATTEMPTS =>
+                        {
+                            TopicError::NotController(None)
+                        }
+                        other => return other,
+                    }
+                }
+                Err(TopicError::NotController(None)) if attempts < ATTEMPTS => {
+                    TopicError::NotController(None)
+                }
+                other => return other,
+            };
+            attempts += 1;
+            tracing::debug!(error = %err, "metadata change: waiting for a leader");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Carries out a change on this node, which must lead the group.
+    pub async fn execute_local(&self, req: &MetaRequest) -> Result<MetaReply, TopicError> {
+        let _order = self.write_lock.lock().await;
+        // Every command committed before this node's term is applied first,
+        // so the plan sees the whole current state.
+        self.raft
+            .ensure_linearizable(ReadPolicy::ReadIndex)
+            .await
+            .map_err(read_error)?;
+        let state = self.snapshot();
+        let nodes = self.nodes();
+        let (commands, reply) = plan::plan(&state, req, &nodes)?;
+        if commands.is_empty() {
+            return Ok(reply);
+        }
+        let batch = meta_sm::encode_commands(&commands, crate::broker::now_ms())
+            .map_err(|e| TopicError::Storage(e.to_string()))?;
+        match tokio::time::timeout(COMMIT_TIMEOUT, self.raft.client_write(batch)).await {
+            Ok(Ok(_)) => Ok(reply),
+            Ok(Err(e)) => Err(write_error(e)),
+            Err(_) => Err(TopicError::Unavailable(format!(
+                "the change was not committed within {}s",
+                COMMIT_TIMEOUT.as_secs()
+            ))),
+        }
     }
 
     /// Checks a new topic without creating it (CreateTopics validate_only).
@@ -133,79 +330,86 @@ impl MetadataStore {
         &self,
         name: &str,
         partitions: i32,
+        placement: &Placement,
         configs: &BTreeMap<String, String>,
     ) -> Result<(), TopicError> {
-        check_new_topic(&self.snapshot(), name, partitions, configs)
+        plan::check_new_topic(&self.snapshot(), name, partitions, configs)?;
+        plan::place(name, 0, partitions, placement, &self.nodes()).map(|_| ())
     }
 
     /// Creates a topic.
-    pub fn create_topic(
+    pub async fn create_topic(
         &self,
         name: &str,
         partitions: i32,
+        placement: Placement,
         configs: BTreeMap<String, String>,
         now_ms: i64,
     ) -> Result<TopicMeta, TopicError> {
-        self.change(|state| {
-            check_new_topic(state, name, partitions, &configs)?;
-            let topic = TopicMeta {
-                name: name.to_owned(),
-                id: Uuid::new_v4(),
-                partitions,
-                configs,
-                created_ms: now_ms,
-            };
-            Ok((
-                MetadataCommand::CreateTopic {
-                    topic: topic.clone(),
-                },
-                topic,
-            ))
-        })
+        let req = MetaRequest::CreateTopic {
+            name: name.to_owned(),
+            partitions,
+            placement,
+            configs,
+            now_ms,
+        };
+        match self.execute(req).await? {
+            MetaReply::Topic(t) => Ok(t),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// Deletes a topic, returning what it was.
-    pub fn delete_topic(&self, name: &str) -> Result<TopicMeta, TopicError> {
-        self.change(|state| {
-            let topic = state
-                .topics
-                .get(name)
-                .cloned()
-                .ok_or_else(|| TopicError::Unknown(name.to_owned()))?;
-            Ok((
-                MetadataCommand::DeleteTopic {
-                    name: name.to_owned(),
-                },
-                topic,
-            ))
-        })
+    pub async fn delete_topic(&self, name: &str) -> Result<TopicMeta, TopicError> {
+        let req = MetaRequest::DeleteTopic {
+            name: name.to_owned(),
+        };
+        match self.execute(req).await? {
+            MetaReply::Topic(t) => Ok(t),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// Checks a partition count increase; returns the current count.
     pub fn check_partition_count(&self, name: &str, count: i32) -> Result<i32, TopicError> {
-        check_partition_count(&self.snapshot(), name, count)
+        let old = plan::check_partition_count(&self.snapshot(), name, count)?;
+        plan::place(
+            name,
+            old,
+            count - old,
+            &Placement::Factor(-1),
+            &self.nodes(),
+        )?;
+        Ok(old)
     }
 
     /// Raises a topic's partition count; returns the old count.
-    pub fn set_partition_count(&self, name: &str, count: i32) -> Result<i32, TopicError> {
-        self.change(|state| {
-            let old = check_partition_count(state, name, count)?;
-            Ok((
-                MetadataCommand::SetPartitionCount {
-                    name: name.to_owned(),
-                    count,
-                },
-                old,
-            ))
-        })
+    pub async fn set_partition_count(
+        &self,
+        name: &str,
+        count: i32,
+        placement: Placement,
+    ) -> Result<i32, TopicError> {
+        let req = MetaRequest::AddPartitions {
+            name: name.to_owned(),
+            count,
+            placement,
+        };
+        match self.execute(req).await? {
+            MetaReply::Count(c) => Ok(c),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// Reserves `count` producer ids; returns the first.
-    pub fn reserve_producer_ids(&self, count: i64) -> Result<i64, TopicError> {
-        self.change(|state| {
-            let start = state.next_producer_id;
-            Ok((MetadataCommand::ReserveProducerIds { start, count }, start))
-        })
+    pub async fn reserve_producer_ids(&self, count: i64) -> Result<i64, TopicError> {
+        match self
+            .execute(MetaRequest::ReserveProducerIds { count })
+            .await?
+        {
+            MetaReply::ProducerIds(start) => Ok(start),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// Computes a topic's new overrides from config ops, validating them.
@@ -214,29 +418,51 @@ impl MetadataStore {
         name: &str,
         ops: &[ConfigOp],
     ) -> Result<BTreeMap<String, String>, TopicError> {
-        apply_config_ops(&self.snapshot(), name, ops)
+        plan::apply_config_ops(&self.snapshot(), name, ops)
     }
 
     /// Applies config ops to a topic; returns the new overrides.
-    pub fn alter_configs(
+    pub async fn alter_configs(
         &self,
         name: &str,
         ops: &[ConfigOp],
     ) -> Result<BTreeMap<String, String>, TopicError> {
-        self.change(|state| {
-            let configs = apply_config_ops(state, name, ops)?;
-            Ok((
-                MetadataCommand::SetTopicConfigs {
-                    name: name.to_owned(),
-                    configs: configs.clone(),
-                },
-                configs,
-            ))
-        })
+        let req = MetaRequest::AlterConfigs {
+            name: name.to_owned(),
+            ops: ops.to_vec(),
+        };
+        match self.execute(req).await? {
+            MetaReply::Configs(c) => Ok(c),
+            other => Err(unexpected(&other)),
+        }
     }
 }
 
-fn new_cluster_id() -> String {
+fn unexpected(reply: &MetaReply) -> TopicError {
+    TopicError::Storage(format!(
+        "unexpected answer from the metadata leader: {reply:?}"
+    ))
+}
+
+fn read_error(e: RaftError<HoloRaft, LinearizableReadError<HoloRaft>>) -> TopicError {
+    match e {
+        RaftError::APIError(LinearizableReadError::ForwardToLeader(f)) => {
+            TopicError::NotController(f.leader_id)
+        }
+        other => TopicError::Unavailable(other.to_string()),
+    }
+}
+
+fn write_error(e: RaftError<HoloRaft, ClientWriteError<HoloRaft>>) -> TopicError {
+    match e {
+        RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
+            TopicError::NotController(f.leader_id)
+        }
+        other => TopicError::Unavailable(other.to_string()),
+    }
+}
+
+pub(crate) fn new_cluster_id() -> String {
     // Kafka cluster ids are 16 random bytes in URL-safe base64 without padding.
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let bits = Uuid::new_v4().as_u128();
@@ -245,176 +471,5 @@ fn new_cluster_id() -> String {
         .collect()
 }
 
-fn check_new_topic(
-    state: &MetadataState,
-    name: &str,
-    partitions: i32,
-    configs: &BTreeMap<String, String>,
-) -> Result<(), TopicError> {
-    topic_name::validate(name)?;
-    if state.topics.contains_key(name) {
-        return Err(TopicError::AlreadyExists(name.to_owned()));
-    }
-    let key = topic_name::collision_key(name);
-    if let Some(existing) = state
-        .topics
-        .keys()
-        .find(|t| topic_name::collision_key(t) == key)
-    {
-        return Err(TopicError::Collides {
-            name: name.to_owned(),
-            existing: existing.clone(),
-        });
-    }
-    if !(1..=MAX_PARTITIONS).contains(&partitions) {
-        return Err(TopicError::InvalidPartitions(format!(
-            "number of partitions must be between 1 and {MAX_PARTITIONS}, got {partitions}"
-        )));
-    }
-    for (k, v) in configs {
-        topic_config::validate(k, v)?;
-    }
-    Ok(())
-}
-
-fn check_partition_count(state: &MetadataState, name: &str, count: i32) -> Result<i32, TopicError> {
-    let topic = state
-        .topics
-        .get(name)
-        .ok_or_else(|| TopicError::Unknown(name.to_owned()))?;
-    if count <= topic.partitions {
-        return Err(TopicError::InvalidPartitions(format!(
-            "topic {name:?} has {} partitions; the new count must be larger, got {count}",
-            topic.partitions
-        )));
-    }
-    if count > MAX_PARTITIONS {
-        return Err(TopicError::InvalidPartitions(format!(
-            "number of partitions cannot exceed {MAX_PARTITIONS}"
-        )));
-    }
-    Ok(topic.partitions)
-}
-
-fn apply_config_ops(
-    state: &MetadataState,
-    name: &str,
-    ops: &[ConfigOp],
-) -> Result<BTreeMap<String, String>, TopicError> {
-    let topic = state
-        .topics
-        .get(name)
-        .ok_or_else(|| TopicError::Unknown(name.to_owned()))?;
-    let mut configs = topic.configs.clone();
-    for op in ops {
-        match op {
-            ConfigOp::Set(k, v) => {
-                topic_config::validate(k, v)?;
-                configs.insert(k.clone(), v.clone());
-            }
-            ConfigOp::Delete(k) => {
-                if topic_config::def(k).is_none() {
-                    return Err(ConfigValueError::Unknown(k.clone()).into());
-                }
-                configs.remove(k);
-            }
-            ConfigOp::Append(k, v) | ConfigOp::Subtract(k, v) => {
-                let def =
-                    topic_config::def(k).ok_or_else(|| ConfigValueError::Unknown(k.clone()))?;
-                if def.kind != topic_config::ConfigType::List {
-                    return Err(ConfigValueError::BadValue {
-                        name: k.clone(),
-                        value: v.clone(),
-                        reason: "APPEND and SUBTRACT apply to list configs only",
-                    }
-                    .into());
-                }
-                let current = configs
-                    .get(k)
-                    .cloned()
-                    .unwrap_or_else(|| "delete".to_owned());
-                let mut items: Vec<String> = current
-                    .split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                let change: Vec<String> = v.split(',').map(|s| s.trim().to_owned()).collect();
-                if matches!(op, ConfigOp::Append(..)) {
-                    for c in change {
-                        if !items.contains(&c) {
-                            items.push(c);
-                        }
-                    }
-                } else {
-                    items.retain(|i| !change.contains(i));
-                }
-                let joined = items.join(",");
-                topic_config::validate(k, &joined)?;
-                configs.insert(k.clone(), joined);
-            }
-        }
-    }
-    Ok(configs)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn topics_survive_reopen_and_rules_hold() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let id;
-        {
-            let store = MetadataStore::open(dir.path()).expect("open");
-            id = store.cluster_id();
-            assert_eq!(id.len(), 22);
-            store
-                .create_topic("a.b", 3, BTreeMap::new(), 1)
-                .expect("create");
-            assert!(matches!(
-                store.create_topic("a.b", 1, BTreeMap::new(), 1),
-                Err(TopicError::AlreadyExists(_))
-            ));
-            assert!(matches!(
-                store.create_topic("a_b", 1, BTreeMap::new(), 1),
-                Err(TopicError::Collides { .. })
-            ));
-            assert!(matches!(
-                store.create_topic("z", 0, BTreeMap::new(), 1),
-                Err(TopicError::InvalidPartitions(_))
-            ));
-            assert_eq!(store.set_partition_count("a.b", 5).expect("grow"), 3);
-            assert!(store.set_partition_count("a.b", 5).is_err());
-            let cfg = store
-                .alter_configs(
-                    "a.b",
-                    &[
-                        ConfigOp::Set("retention.ms".into(), "10".into()),
-                        ConfigOp::Append("cleanup.policy".into(), "compact".into()),
-                    ],
-                )
-                .expect("alter");
-            assert_eq!(
-                cfg.get("cleanup.policy").map(String::as_str),
-                Some("delete,compact")
-            );
-            store
-                .create_topic("gone", 1, BTreeMap::new(), 1)
-                .expect("create");
-            store.delete_topic("gone").expect("delete");
-        }
-        let store = MetadataStore::open(dir.path()).expect("reopen");
-        let s = store.snapshot();
-        assert_eq!(store.cluster_id(), id);
-        assert_eq!(s.topics.len(), 1);
-        assert_eq!(s.topics["a.b"].partitions, 5);
-        assert_eq!(
-            s.topics["a.b"]
-                .configs
-                .get("retention.ms")
-                .map(String::as_str),
-            Some("10")
-        );
-    }
-}
+pub(crate) mod tests;

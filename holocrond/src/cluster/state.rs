@@ -21,6 +21,43 @@ pub struct TopicMeta {
     pub configs: BTreeMap<String, String>,
     /// Creation time, ms since the epoch.
     pub created_ms: i64,
+    /// The replicas (node ids) of each partition, the preferred leader first.
+    #[serde(default)]
+    pub replicas: Vec<Vec<i32>>,
+    /// The last leader each partition reported: (node id, leader epoch);
+    /// (-1, -1) while none has.
+    #[serde(default)]
+    pub leaders: Vec<(i32, i32)>,
+}
+
+impl TopicMeta {
+    /// The replicas of a partition (empty if out of range).
+    pub fn replicas_of(&self, partition: i32) -> &[i32] {
+        usize::try_from(partition)
+            .ok()
+            .and_then(|p| self.replicas.get(p))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The last reported leader and epoch of a partition.
+    pub fn leader_of(&self, partition: i32) -> Option<(i32, i32)> {
+        usize::try_from(partition)
+            .ok()
+            .and_then(|p| self.leaders.get(p))
+            .copied()
+            .filter(|(node, _)| *node >= 0)
+    }
+}
+
+/// A broker as clients reach it (registered by the broker itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerInfo {
+    /// Node id.
+    pub id: i32,
+    /// Host clients connect to.
+    pub host: String,
+    /// Kafka port.
+    pub port: i32,
 }
 
 /// A change to the metadata.
@@ -48,6 +85,34 @@ pub enum MetadataCommand {
         name: String,
         /// New total.
         count: i32,
+        /// The replicas of each new partition.
+        #[serde(default)]
+        replicas: Vec<Vec<i32>>,
+    },
+    /// A broker announced where clients reach it.
+    RegisterBroker {
+        /// The broker.
+        broker: BrokerInfo,
+    },
+    /// A partition's Raft leader reported itself.
+    SetLeader {
+        /// Topic id.
+        topic_id: Uuid,
+        /// Partition index.
+        partition: i32,
+        /// The leader's node id.
+        leader: i32,
+        /// Its term (the leader epoch).
+        epoch: i32,
+    },
+    /// A partition's replica set changed (`partition move`).
+    SetReplicas {
+        /// Topic id.
+        topic_id: Uuid,
+        /// Partition index.
+        partition: i32,
+        /// The new replicas.
+        replicas: Vec<i32>,
     },
     /// A block of producer ids reserved for one broker.
     ReserveProducerIds {
@@ -74,6 +139,9 @@ pub struct MetadataState {
     pub topics: BTreeMap<String, TopicMeta>,
     /// First producer id not yet reserved.
     pub next_producer_id: i64,
+    /// Brokers by node id.
+    #[serde(default)]
+    pub brokers: BTreeMap<i32, BrokerInfo>,
 }
 
 impl MetadataState {
@@ -86,14 +154,63 @@ impl MetadataState {
                 self.cluster_id.get_or_insert_with(|| cluster_id.clone());
             }
             MetadataCommand::CreateTopic { topic } => {
-                self.topics.insert(topic.name.clone(), topic.clone());
+                // First wins: a create planned on stale state (a retried
+                // request) must not replace a topic and orphan its data.
+                self.topics
+                    .entry(topic.name.clone())
+                    .or_insert_with(|| topic.clone());
             }
             MetadataCommand::DeleteTopic { name } => {
                 self.topics.remove(name);
             }
-            MetadataCommand::SetPartitionCount { name, count } => {
+            MetadataCommand::SetPartitionCount {
+                name,
+                count,
+                replicas,
+            } => {
                 if let Some(t) = self.topics.get_mut(name) {
-                    t.partitions = (*count).max(t.partitions);
+                    if *count > t.partitions {
+                        t.replicas.extend(replicas.iter().cloned());
+                        t.partitions = *count;
+                    }
+                }
+            }
+            MetadataCommand::RegisterBroker { broker } => {
+                self.brokers.insert(broker.id, broker.clone());
+            }
+            MetadataCommand::SetLeader {
+                topic_id,
+                partition,
+                leader,
+                epoch,
+            } => {
+                if let Some(t) = self.topics.values_mut().find(|t| t.id == *topic_id) {
+                    let Ok(p) = usize::try_from(*partition) else {
+                        return;
+                    };
+                    if *partition >= t.partitions {
+                        return;
+                    }
+                    if t.leaders.len() <= p {
+                        t.leaders.resize(p + 1, (-1, -1));
+                    }
+                    if *epoch >= t.leaders[p].1 {
+                        t.leaders[p] = (*leader, *epoch);
+                    }
+                }
+            }
+            MetadataCommand::SetReplicas {
+                topic_id,
+                partition,
+                replicas,
+            } => {
+                if let Some(t) = self.topics.values_mut().find(|t| t.id == *topic_id) {
+                    if let Some(r) = usize::try_from(*partition)
+                        .ok()
+                        .and_then(|p| t.replicas.get_mut(p))
+                    {
+                        r.clone_from(replicas);
+                    }
                 }
             }
             MetadataCommand::ReserveProducerIds { start, count } => {
@@ -124,6 +241,8 @@ mod tests {
             partitions,
             configs: BTreeMap::new(),
             created_ms: 0,
+            replicas: vec![vec![0]; partitions as usize],
+            leaders: Vec::new(),
         }
     }
 
@@ -135,12 +254,29 @@ mod tests {
         s.apply(&MetadataCommand::SetPartitionCount {
             name: "a".into(),
             count: 4,
+            replicas: vec![vec![1], vec![2]],
         });
         s.apply(&MetadataCommand::SetPartitionCount {
             name: "a".into(),
             count: 3,
+            replicas: vec![vec![9]],
         });
         assert_eq!(s.topics["a"].partitions, 4);
+        assert_eq!(s.topics["a"].replicas_of(3), &[2]);
+        s.apply(&MetadataCommand::SetLeader {
+            topic_id: t.id,
+            partition: 1,
+            leader: 2,
+            epoch: 5,
+        });
+        s.apply(&MetadataCommand::SetLeader {
+            topic_id: t.id,
+            partition: 1,
+            leader: 1,
+            epoch: 4,
+        });
+        assert_eq!(s.topics["a"].leader_of(1), Some((2, 5)));
+        assert_eq!(s.topics["a"].leader_of(0), None);
         assert_eq!(s.topic_by_id(t.id).map(|t| t.name.as_str()), Some("a"));
         s.apply(&MetadataCommand::DeleteTopic { name: "a".into() });
         assert!(s.topics.is_empty());

@@ -71,6 +71,15 @@ pub use config::{
     DEFAULT_SEGMENT_BYTES,
 };
 pub use durability::Durability;
+
+/// A batch [`Log::check_append`] accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedBatch {
+    /// Records in it.
+    pub record_count: u32,
+    /// Its largest timestamp.
+    pub max_timestamp: i64,
+}
 pub use error::{InvalidBatchReason, LogError};
 pub use internal::{classify, StoredEntry};
 pub use retention::RetentionOutcome;
@@ -168,6 +177,19 @@ impl Log {
         Ok(info)
     }
 
+    /// Checks `batch` as [`Log::append_shared`] would, without writing:
+    /// its record count and largest timestamp. A replicated partition's
+    /// leader checks before it hands the batch to Raft, whose store must
+    /// never refuse it.
+    pub fn check_append(&self, batch: &[u8]) -> Result<CheckedBatch, LogError> {
+        self.check_writable()?;
+        let header = batch::validate(batch, self.config.max_batch_bytes)?;
+        Ok(CheckedBatch {
+            record_count: header.record_count,
+            max_timestamp: header.max_timestamp,
+        })
+    }
+
     /// As [`Log::append`], for a batch the caller cannot or need not change
     /// (a slice of a request frame): the two stamped fields sit in its
     /// first 16 bytes, so a stamped copy of those is written, then the rest
@@ -178,8 +200,30 @@ impl Log {
         leader_epoch: i32,
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
+        self.append_with_limit(batch, leader_epoch, now_ms, self.config.max_batch_bytes)
+    }
+
+    /// As [`Log::append_shared`] for an entry a Raft leader already
+    /// accepted: no size limit (this replica's `max.message.bytes` may lag
+    /// the leader's, and a committed entry must never be refused).
+    pub fn append_replicated(
+        &mut self,
+        batch: &[u8],
+        leader_epoch: i32,
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        self.append_with_limit(batch, leader_epoch, now_ms, u32::MAX)
+    }
+
+    fn append_with_limit(
+        &mut self,
+        batch: &[u8],
+        leader_epoch: i32,
+        now_ms: i64,
+        max_batch_bytes: u32,
+    ) -> Result<AppendInfo, LogError> {
         self.check_writable()?;
-        let header = batch::validate(batch, self.config.max_batch_bytes)?;
+        let header = batch::validate(batch, max_batch_bytes)?;
         if self
             .active
             .is_full_for(batch.len(), header.last_offset_delta, &self.config)

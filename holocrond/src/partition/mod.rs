@@ -13,6 +13,7 @@
 
 pub mod flusher;
 pub mod registry;
+pub mod replica;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,7 +30,7 @@ use crate::producer::state::ProducerBatch;
 use crate::producer::{snapshot, Check, ProducerStateTable, SequenceError};
 
 /// Where an appended batch went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Appended {
     /// Its first offset.
     pub base_offset: u64,
@@ -37,6 +38,8 @@ pub struct Appended {
     pub last_offset: u64,
     /// Whether it was a retry of a batch already stored (nothing was written).
     pub duplicate: bool,
+    /// On a replicated partition: the entry's own commit answer.
+    pub commit: Option<replica::CommitTicket>,
 }
 
 /// Why a batch was not appended.
@@ -51,6 +54,20 @@ pub enum AppendError {
     /// Transactional batches need the transaction coordinator (not yet built).
     #[error("transactional batches are not supported yet")]
     Transactional,
+    /// The replication layer refused the write (not the leader, busy).
+    #[error(transparent)]
+    Replica(#[from] replica::ReplicaError),
+}
+
+/// Why a read's view of the partition is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpochCheck {
+    /// This replica does not lead.
+    NotLeader,
+    /// The client's epoch is older than the leader's.
+    Fenced,
+    /// The client's epoch is newer than this replica knows.
+    Unknown,
 }
 
 /// A topic partition's name.
@@ -85,7 +102,7 @@ pub struct Partition {
     id: TopicPartition,
     topic_id: Uuid,
     dir: std::path::PathBuf,
-    log: RwLock<Log>,
+    log: Arc<RwLock<Log>>,
     /// Idempotent producers; locked after `log` (never the other way round).
     producers: parking_lot::Mutex<ProducerStateTable>,
     /// Whether the producer table changed since the last snapshot.
@@ -99,6 +116,8 @@ pub struct Partition {
     me: std::sync::Weak<Partition>,
     fsync_each_append: AtomicBool,
     poisoned: AtomicBool,
+    /// The partition's Raft group (cluster and replicated partitions).
+    replica: Option<replica::Replica>,
 }
 
 impl Partition {
@@ -126,7 +145,7 @@ impl Partition {
             id,
             topic_id,
             dir: dir.to_owned(),
-            log: RwLock::new(log),
+            log: Arc::new(RwLock::new(log)),
             producers: parking_lot::Mutex::new(producers),
             producers_dirty: AtomicBool::new(replayed > 0),
             durability,
@@ -136,6 +155,7 @@ impl Partition {
             me: me.clone(),
             fsync_each_append: AtomicBool::new(always),
             poisoned: AtomicBool::new(false),
+            replica: None,
         }))
     }
 
@@ -161,6 +181,9 @@ impl Partition {
         if self.poisoned.load(Ordering::Acquire) {
             return Err(LogError::Poisoned.into());
         }
+        if let Some(r) = &self.replica {
+            return r.append(&self.log, *self.hwm.borrow(), batch, now_ms);
+        }
         let producer = producer_batch(batch)?;
         let appended = {
             let mut log = self.log.write();
@@ -176,6 +199,7 @@ impl Partition {
                             base_offset: first_offset,
                             last_offset,
                             duplicate: true,
+                            commit: None,
                         });
                     }
                 }
@@ -201,6 +225,7 @@ impl Partition {
                 base_offset: info.base_offset,
                 last_offset: info.last_offset,
                 duplicate: false,
+                commit: None,
             }
         };
         if self.fsync_each_append.load(Ordering::Relaxed) {
@@ -211,7 +236,77 @@ impl Partition {
 
     /// The idempotent producers this partition knows.
     pub fn producers(&self) -> ProducerStateTable {
-        self.producers.lock().clone()
+        match &self.replica {
+            Some(r) => r.producers(),
+            None => self.producers.lock().clone(),
+        }
+    }
+
+    /// The partition's Raft side, if it is replicated.
+    pub fn replica(&self) -> Option<&replica::Replica> {
+        self.replica.as_ref()
+    }
+
+    /// Checks a client's view of this partition for a read: the replica
+    /// must lead, and the client's leader epoch (-1: not given) must be
+    /// the current one (older: FENCED_LEADER_EPOCH, newer: UNKNOWN_LEADER_EPOCH).
+    pub fn check_read(&self, client_epoch: i32) -> Result<(), EpochCheck> {
+        let epoch = match &self.replica {
+            None => 0,
+            Some(r) => {
+                r.check_leader().map_err(|_| EpochCheck::NotLeader)?;
+                r.leader()
+                    .map_or(0, |(_, term)| i32::try_from(term).unwrap_or(i32::MAX))
+            }
+        };
+        match client_epoch {
+            e if e < 0 || e == epoch => Ok(()),
+            e if e < epoch => Err(EpochCheck::Fenced),
+            _ => Err(EpochCheck::Unknown),
+        }
+    }
+
+    /// The current leader epoch (0 on a standalone partition).
+    pub fn leader_epoch(&self) -> i32 {
+        self.replica
+            .as_ref()
+            .and_then(|r| r.leader())
+            .map_or(0, |(_, term)| i32::try_from(term).unwrap_or(i32::MAX))
+    }
+
+    /// Refuses reads and writes on a replica that does not lead.
+    pub fn check_leader(&self) -> Result<(), replica::ReplicaError> {
+        match &self.replica {
+            Some(r) => r.check_leader(),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits for a write's commit: its own Raft answer on a replicated
+    /// partition, else the high watermark passing `end`.
+    pub async fn wait_commit(
+        &self,
+        end: u64,
+        ticket: Option<replica::CommitTicket>,
+    ) -> Result<(), AppendError> {
+        match (&self.replica, ticket) {
+            (Some(r), Some(t)) => Ok(r.wait_commit(end, t).await?),
+            _ => Ok(self.wait_committed(end).await?),
+        }
+    }
+
+    /// acks=1: waits until a replicated partition's own log holds everything
+    /// before `end`, or the write's commit answer says it failed; a
+    /// standalone append is local when it returns.
+    pub async fn wait_local(
+        &self,
+        end: u64,
+        ticket: Option<replica::CommitTicket>,
+    ) -> Result<(), AppendError> {
+        match (&self.replica, ticket) {
+            (Some(r), Some(t)) => Ok(r.wait_local_or_failed(end, t).await?),
+            _ => Ok(()),
+        }
     }
 
     /// Expires idle producers, then writes a producer snapshot if the table
@@ -222,6 +317,10 @@ impl Partition {
         now_ms: i64,
         expiration_ms: i64,
     ) -> Result<(), snapshot::SnapshotError> {
+        if let Some(r) = &self.replica {
+            let (through, table) = r.applied_producers();
+            return snapshot::write(&self.dir, through, &table);
+        }
         let (end, table) = {
             let log = self.log.read();
             let mut producers = self.producers.lock();
@@ -435,6 +534,11 @@ impl Partition {
         self.log.write().delete_records_before(offset)
     }
 
+    /// The log settings in force.
+    pub fn config(&self) -> LogConfig {
+        self.log.read().config().clone()
+    }
+
     /// Applies new log settings (IncrementalAlterConfigs).
     pub fn set_config(&self, config: LogConfig) {
         let always = matches!(config.flush, FlushPolicy::Always);
@@ -454,6 +558,12 @@ impl Partition {
 
     /// Retention by time and size.
     pub fn apply_retention(&self, now_ms: i64) -> Result<RetentionOutcome, LogError> {
+        if self.replica.is_some() {
+            // A replicated log may only shrink through a Raft snapshot and
+            // purge (DESIGN.md §4); that path is not built yet, so
+            // replicated partitions keep their data.
+            return Ok(RetentionOutcome::default());
+        }
         self.log.write().apply_retention(now_ms)
     }
 
@@ -468,9 +578,17 @@ impl Partition {
         if let Err(e) = this.snapshot_producers(0, i64::MAX) {
             tracing::warn!(partition = %this.id, error = %e, "cannot write producer snapshot");
         }
+        if let Some(r) = &this.replica {
+            // The Raft group still holds the log; flushing is all we can do.
+            r.persist();
+            return this.flush();
+        }
         for _ in 0..50 {
             match Arc::try_unwrap(this) {
-                Ok(p) => return p.log.into_inner().close(),
+                Ok(p) => match Arc::try_unwrap(p.log) {
+                    Ok(log) => return log.into_inner().close(),
+                    Err(log) => return log.write().flush(),
+                },
                 Err(shared) => this = shared,
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
@@ -509,6 +627,17 @@ fn wall_clock_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Rebuilds producer state from the batches stored in `[from, until)`.
+pub(crate) fn replay_producers_until(
+    log: &Log,
+    from: u64,
+    until: u64,
+    table: &mut ProducerStateTable,
+    now_ms: i64,
+) -> Result<usize, LogError> {
+    replay_range(log, from, until.min(log.log_end_offset()), table, now_ms)
+}
+
 /// Rebuilds producer state from the batches stored from `from` on; returns
 /// how many idempotent batches were replayed. Their producers count as
 /// having written at `now_ms` (the broker's clock, as on the live path; the
@@ -520,8 +649,17 @@ fn replay_producers(
     table: &mut ProducerStateTable,
     now_ms: i64,
 ) -> Result<usize, LogError> {
+    replay_range(log, from, log.log_end_offset(), table, now_ms)
+}
+
+fn replay_range(
+    log: &Log,
+    from: u64,
+    end: u64,
+    table: &mut ProducerStateTable,
+    now_ms: i64,
+) -> Result<usize, LogError> {
     let mut replayed = 0;
-    let end = log.log_end_offset();
     let mut offset = from;
     while offset < end {
         let read = log.read(offset, 4 << 20)?;
@@ -538,6 +676,9 @@ fn replay_producers(
             };
             if last < offset {
                 continue;
+            }
+            if base >= end {
+                return Ok(replayed);
             }
             if b.producer_id() >= 0 {
                 let pb = ProducerBatch {

@@ -26,6 +26,8 @@ pub struct PartitionRegistry {
     data_dir: PathBuf,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     flusher: Arc<super::flusher::FlushQueue>,
+    /// Replicas are opened one at a time (opening awaits their Raft).
+    opening: tokio::sync::Mutex<()>,
 }
 
 /// Parses `<topic>-<index>` directory names.
@@ -47,6 +49,7 @@ impl PartitionRegistry {
             data_dir: data_dir.to_owned(),
             partitions: RwLock::new(HashMap::new()),
             flusher: super::flusher::FlushQueue::start(super::flusher::FLUSH_THREADS),
+            opening: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -114,6 +117,66 @@ impl PartitionRegistry {
             map.insert(tp, partition);
         }
         Ok(())
+    }
+
+    /// Opens (or creates) this node's replicas of a topic's partitions that
+    /// are not open yet, starting their Raft groups.
+    pub async fn open_replicas(
+        &self,
+        topic: &TopicMeta,
+        config: &LogConfig,
+        node: &crate::replication::node::RaftNode,
+        reports: &tokio::sync::mpsc::UnboundedSender<super::replica::LeaderReport>,
+    ) -> Result<(), LogError> {
+        let _one_at_a_time = self.opening.lock().await;
+        let me = i32::try_from(node.id()).unwrap_or(-1);
+        for index in 0..topic.partitions {
+            let replicas = topic.replicas_of(index);
+            if !replicas.contains(&me) {
+                continue;
+            }
+            let tp = TopicPartition {
+                topic: topic.name.clone(),
+                partition: index,
+            };
+            if self.partitions.read().contains_key(&tp) {
+                continue;
+            }
+            let dir = self.dir_of(&tp);
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| io_error("create partition directory", &dir, e))?;
+            write_topic_id(&dir, topic.id)?;
+            let spec = super::replica::ReplicaSpec {
+                node,
+                replicas,
+                initialize: true,
+                reports: reports.clone(),
+            };
+            let partition = Partition::open_replica(
+                &dir,
+                tp.clone(),
+                topic.id,
+                config.clone(),
+                self.flusher.clone(),
+                spec,
+            )
+            .await?;
+            self.partitions.write().insert(tp, partition);
+        }
+        Ok(())
+    }
+
+    /// Drops one partition and deletes its directory.
+    pub fn remove_partition(&self, tp: &TopicPartition, topic_id: Uuid) -> std::io::Result<()> {
+        if self.partitions.write().remove(tp).is_none() {
+            return Ok(());
+        }
+        let dir = self.dir_of(tp);
+        let doomed = self
+            .data_dir
+            .join(format!("{tp}.{}{DELETE_SUFFIX}", topic_id.simple()));
+        std::fs::rename(&dir, &doomed)?;
+        std::fs::remove_dir_all(&doomed)
     }
 
     /// Drops and deletes every partition of a topic.

@@ -3,7 +3,7 @@
 //! never handed out twice, across restarts and — once the metadata is a Raft
 //! group — across the cluster.
 
-use parking_lot::Mutex;
+use tokio::sync::Mutex;
 
 use crate::cluster::{MetadataStore, TopicError};
 
@@ -19,10 +19,10 @@ pub struct ProducerIdAllocator {
 
 impl ProducerIdAllocator {
     /// The next unused producer id.
-    pub fn next(&self, metadata: &MetadataStore) -> Result<i64, TopicError> {
-        let mut block = self.block.lock();
+    pub async fn next(&self, metadata: &MetadataStore) -> Result<i64, TopicError> {
+        let mut block = self.block.lock().await;
         if block.0 >= block.1 {
-            let start = metadata.reserve_producer_ids(BLOCK)?;
+            let start = metadata.reserve_producer_ids(BLOCK).await?;
             *block = (start, start + BLOCK);
         }
         let id = block.0;
@@ -35,17 +35,23 @@ impl ProducerIdAllocator {
 mod tests {
     use super::*;
 
-    #[test]
-    fn ids_are_unique_across_restarts() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ids_are_unique_across_restarts() {
         let dir = tempfile::tempdir().expect("tempdir");
         let first: Vec<i64> = {
-            let store = MetadataStore::open(dir.path()).expect("open");
+            let store = crate::cluster::tests::standalone(dir.path()).await;
             let a = ProducerIdAllocator::default();
-            (0..3).map(|_| a.next(&store).expect("id")).collect()
+            let mut ids = Vec::new();
+            for _ in 0..3 {
+                ids.push(a.next(&store).await.expect("id"));
+            }
+            store.shutdown().await;
+            ids
         };
         assert_eq!(first, vec![0, 1, 2]);
-        let store = MetadataStore::open(dir.path()).expect("reopen");
+        let store = crate::cluster::tests::standalone(dir.path()).await;
         let a = ProducerIdAllocator::default();
-        assert_eq!(a.next(&store).expect("id"), BLOCK);
+        assert_eq!(a.next(&store).await.expect("id"), BLOCK);
+        store.shutdown().await;
     }
 }

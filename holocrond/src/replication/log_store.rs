@@ -63,6 +63,8 @@ struct Inner {
     /// Whether `save_committed` persists (the metadata group: its state
     /// machine is rebuilt by re-applying up to the committed entry).
     keep_committed: bool,
+    /// Told the log end offset after every append (acks=1 waits on it).
+    appended: Mutex<Option<tokio::sync::watch::Sender<u64>>>,
 }
 
 impl RaftLogStore {
@@ -94,8 +96,14 @@ impl RaftLogStore {
                 durability,
                 sync,
                 keep_committed,
+                appended: Mutex::new(None),
             }),
         })
+    }
+
+    /// Publishes the log end offset on `tx` after every append.
+    pub fn watch_appends(&self, tx: tokio::sync::watch::Sender<u64>) {
+        *self.inner.appended.lock() = Some(tx);
     }
 
     /// Entries `[start, end)` clipped to what the log holds, at most
@@ -300,11 +308,14 @@ impl RaftLogStorage<HoloRaft> for RaftLogStore {
                 }
                 let epoch = entry_codec::epoch_of(entry.log_id.leader_id.term)?;
                 match entry_codec::encode(&entry)? {
-                    Encoded::Batch(bytes) => log.append_shared(bytes, epoch, now),
+                    Encoded::Batch(bytes) => log.append_replicated(bytes, epoch, now),
                     Encoded::Internal(body) => log.append_internal(&body, epoch, now),
                 }
                 .map_err(to_io)?;
                 *last = Some(entry.log_id);
+            }
+            if let Some(tx) = &*self.inner.appended.lock() {
+                tx.send_replace(log.log_end_offset());
             }
             log.next_ordinal().saturating_sub(1)
         };

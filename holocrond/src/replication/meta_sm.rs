@@ -32,8 +32,20 @@ const SNAPSHOT_FILE: &str = "raft.snapshot";
 
 /// Encodes a command as the one-record batch the metadata group stores.
 pub fn encode_command(cmd: &MetadataCommand, now_ms: i64) -> io::Result<RecordBatch> {
-    let value = serde_json::to_vec(cmd).map_err(io::Error::other)?;
-    holocron_proto::batch::encode_plain_batch(&[(None, Some(Bytes::from(value)))], now_ms)
+    encode_commands(std::slice::from_ref(cmd), now_ms)
+}
+
+/// Encodes commands as one batch (one record each), committed all or none.
+pub fn encode_commands(cmds: &[MetadataCommand], now_ms: i64) -> io::Result<RecordBatch> {
+    let records = cmds
+        .iter()
+        .map(|cmd| {
+            serde_json::to_vec(cmd)
+                .map(|v| (None, Some(Bytes::from(v))))
+                .map_err(io::Error::other)
+        })
+        .collect::<io::Result<Vec<_>>>()?;
+    holocron_proto::batch::encode_plain_batch(&records, now_ms)
         .map(RecordBatch)
         .map_err(|e| io::Error::other(e.to_string()))
 }

@@ -9,6 +9,7 @@ pub mod entry_codec;
 pub mod group_id;
 pub mod log_store;
 pub mod meta_sm;
+pub mod node;
 pub mod partition_sm;
 pub mod raft_state;
 pub mod router;

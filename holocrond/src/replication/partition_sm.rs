@@ -63,7 +63,12 @@ impl Debug for PartitionStateMachine {
     }
 }
 
+/// Called with every data batch applied: its bytes, base offset and the
+/// offset after it (the partition rebuilds producer state from it).
+pub type ApplyHook = Arc<dyn Fn(&[u8], u64, u64) + Send + Sync>;
+
 struct Inner {
+    hook: Mutex<Option<ApplyHook>>,
     log: Arc<RwLock<Log>>,
     dir: PathBuf,
     applied: Mutex<AppliedState>,
@@ -98,6 +103,7 @@ impl PartitionStateMachine {
         hwm.send_modify(|h| *h = applied.next_offset);
         Ok(Self {
             inner: Arc::new(Inner {
+                hook: Mutex::new(None),
                 log,
                 dir,
                 applied: Mutex::new(applied),
@@ -106,6 +112,21 @@ impl PartitionStateMachine {
                 snapshot: Mutex::new(snapshot),
             }),
         })
+    }
+
+    /// Calls `hook` for every data batch applied from now on.
+    pub fn set_apply_hook(&self, hook: ApplyHook) {
+        *self.inner.hook.lock() = Some(hook);
+    }
+
+    /// The Kafka offset after the last applied entry.
+    pub fn applied_next_offset(&self) -> u64 {
+        self.inner.applied.lock().next_offset
+    }
+
+    /// The last applied entry.
+    pub fn last_applied(&self) -> Option<LogId> {
+        self.inner.applied.lock().last_applied
     }
 
     /// Writes the applied position down now (clean shutdown).
@@ -192,6 +213,9 @@ impl RaftStateMachine<HoloRaft> for PartitionStateMachine {
                             )
                         })?;
                         a.next_offset = next;
+                        if let Some(hook) = &*self.inner.hook.lock() {
+                            hook(&batch.0, base, next);
+                        }
                         Applied {
                             base_offset: base,
                             next_offset: next,

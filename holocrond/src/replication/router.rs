@@ -61,6 +61,11 @@ impl<T: PeerTransport> Router<T> {
         Self { transport }
     }
 
+    /// The transport underneath.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
     /// The network factory of one group.
     pub fn network(&self, group: GroupId) -> GroupNetwork<T> {
         GroupNetwork {

@@ -56,6 +56,11 @@ impl Groups {
         self.map.write().insert(id, raft);
     }
 
+    /// Stops routing messages for `id`.
+    pub fn remove(&self, id: &GroupId) -> Option<GroupRaft> {
+        self.map.write().remove(id)
+    }
+
     /// The Raft of `id`.
     pub fn get(&self, id: &GroupId) -> Option<GroupRaft> {
         self.map.read().get(id).cloned()

@@ -49,6 +49,8 @@ fn topic(name: &str) -> TopicMeta {
         partitions: 3,
         configs: BTreeMap::new(),
         created_ms: 0,
+        replicas: vec![vec![1]; 3],
+        leaders: Vec::new(),
     }
 }
 

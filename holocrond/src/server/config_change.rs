@@ -11,7 +11,7 @@ use crate::cluster::ConfigOp;
 pub(super) type Refusal = (ErrorCode, String);
 
 /// Applies the ops that `ops` computes to the resource.
-pub(super) fn apply(
+pub(super) async fn apply(
     broker: &Broker,
     resource_type: i8,
     name: &str,
@@ -24,7 +24,7 @@ pub(super) fn apply(
             let run = if validate_only {
                 broker.metadata.check_config_ops(name, &ops).map(|_| ())
             } else {
-                broker.alter_topic_configs(name, &ops)
+                broker.alter_topic_configs(name, &ops).await
             };
             run.map_err(|e| (topic_error(&e), e.to_string()))
         }

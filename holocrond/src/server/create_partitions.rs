@@ -8,22 +8,22 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::errors::{topic_error, ErrorCode};
 use crate::broker::Broker;
+use crate::cluster::Placement;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 3);
 
-pub(super) fn handle(
-    broker: &Arc<Broker>,
+pub(super) async fn handle(
+    broker: Arc<Broker>,
     req: CreatePartitionsRequest,
     _version: i16,
 ) -> ResponseKind {
-    let node = broker.config.node_id;
-    let results = req
-        .topics
-        .into_iter()
-        .map(|t| {
+    let broker = &broker;
+    let mut results = Vec::with_capacity(req.topics.len());
+    for t in req.topics {
+        {
             let name = t.name.0.to_string();
-            let outcome = (|| {
+            let outcome = async {
                 let current = broker
                     .metadata
                     .check_partition_count(&name, t.count)
@@ -39,33 +39,43 @@ pub(super) fn handle(
                             ),
                         ));
                     }
-                    if assignments
-                        .iter()
-                        .any(|a| a.broker_ids.len() != 1 || a.broker_ids[0].0 != node)
-                    {
-                        return Err((
-                            ErrorCode::InvalidReplicaAssignment,
-                            format!(
-                                "this single-node cluster can only place replicas on broker {node}"
-                            ),
-                        ));
-                    }
+                }
+                let placement = match &t.assignments {
+                    Some(a) => Placement::Explicit(
+                        a.iter()
+                            .map(|a| a.broker_ids.iter().map(|b| b.0).collect())
+                            .collect(),
+                    ),
+                    None => Placement::Factor(-1),
+                };
+                if let Placement::Explicit(lists) = &placement {
+                    crate::cluster::plan::place(
+                        &name,
+                        current,
+                        t.count - current,
+                        &placement,
+                        &broker.metadata.nodes(),
+                    )
+                    .map_err(|e| (topic_error(&e), e.to_string()))?;
+                    let _ = lists;
                 }
                 if req.validate_only {
                     return Ok(());
                 }
                 broker
-                    .add_partitions(&name, t.count)
+                    .add_partitions_placed(&name, t.count, placement)
+                    .await
                     .map_err(|e| (topic_error(&e), e.to_string()))
-            })();
+            }
+            .await;
             let mut result = CreatePartitionsTopicResult::default().with_name(t.name);
             if let Err((code, message)) = outcome {
                 broker.metrics.observe_error("CreatePartitions", code);
                 result.error_code = code.code();
                 result.error_message = Some(StrBytes::from_string(message));
             }
-            result
-        })
-        .collect();
+            results.push(result);
+        }
+    }
     ResponseKind::CreatePartitions(CreatePartitionsResponse::default().with_results(results))
 }

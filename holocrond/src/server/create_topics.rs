@@ -14,12 +14,17 @@ use kafka_protocol::protocol::StrBytes;
 use super::describe_configs::topic_entries;
 use super::errors::{topic_error, ErrorCode};
 use crate::broker::Broker;
-use crate::cluster::TopicError;
+use crate::cluster::{Placement, TopicError};
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (2, 7);
 
-pub(super) fn handle(broker: &Arc<Broker>, req: CreateTopicsRequest, version: i16) -> ResponseKind {
+pub(super) async fn handle(
+    broker: Arc<Broker>,
+    req: CreateTopicsRequest,
+    version: i16,
+) -> ResponseKind {
+    let broker = &broker;
     let mut seen = HashSet::new();
     let duplicates: HashSet<String> = req
         .topics
@@ -27,10 +32,9 @@ pub(super) fn handle(broker: &Arc<Broker>, req: CreateTopicsRequest, version: i1
         .map(|t| t.name.0.to_string())
         .filter(|n| !seen.insert(n.clone()))
         .collect();
-    let topics = req
-        .topics
-        .into_iter()
-        .map(|t| {
+    let mut topics = Vec::with_capacity(req.topics.len());
+    for t in req.topics {
+        {
             let name = t.name.0.to_string();
             let mut result = CreatableTopicResult::default()
                 .with_name(t.name.clone())
@@ -42,12 +46,12 @@ pub(super) fn handle(broker: &Arc<Broker>, req: CreateTopicsRequest, version: i1
                     format!("topic {name:?} appears more than once in the request"),
                 ))
             } else {
-                create_one(broker, &name, &t, req.validate_only)
+                create_one(broker, &name, &t, req.validate_only).await
             };
             match outcome {
-                Ok((partitions, id)) => {
+                Ok((partitions, rf, id)) => {
                     result.num_partitions = partitions;
-                    result.replication_factor = 1;
+                    result.replication_factor = rf;
                     if let Some(id) = id {
                         result.topic_id = id;
                     }
@@ -70,9 +74,9 @@ pub(super) fn handle(broker: &Arc<Broker>, req: CreateTopicsRequest, version: i1
                     result.error_message = Some(StrBytes::from_string(message));
                 }
             }
-            result
-        })
-        .collect();
+            topics.push(result);
+        }
+    }
     ResponseKind::CreateTopics(CreateTopicsResponse::default().with_topics(topics))
 }
 
@@ -87,12 +91,12 @@ fn configs_of(t: &CreatableTopic) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn create_one(
+async fn create_one(
     broker: &Broker,
     name: &str,
     t: &CreatableTopic,
     validate_only: bool,
-) -> Result<(i32, Option<uuid::Uuid>), (ErrorCode, String)> {
+) -> Result<(i32, i16, Option<uuid::Uuid>), (ErrorCode, String)> {
     let fail = |e: TopicError| (topic_error(&e), e.to_string());
     if let Some(c) = t.configs.iter().find(|c| c.value.is_none()) {
         return Err((
@@ -100,7 +104,6 @@ fn create_one(
             format!("config {} has no value", c.name.as_str()),
         ));
     }
-    let node = broker.config.node_id;
     let partitions = if t.assignments.is_empty() {
         if t.num_partitions == -1 {
             broker.config.default_partitions
@@ -122,40 +125,34 @@ fn create_one(
                 "assignments must cover partitions 0..n once each".into(),
             ));
         }
-        if t.assignments
-            .iter()
-            .any(|a| a.broker_ids.len() != 1 || a.broker_ids[0].0 != node)
-        {
-            return Err((
-                ErrorCode::InvalidReplicaAssignment,
-                format!("this single-node cluster can only place replicas on broker {node}"),
-            ));
-        }
         t.assignments.len() as i32
     };
-    let rf = if t.assignments.is_empty() {
-        t.replication_factor
+    let placement = if t.assignments.is_empty() {
+        Placement::Factor(t.replication_factor)
     } else {
-        1
+        let mut sorted: Vec<_> = t.assignments.iter().collect();
+        sorted.sort_by_key(|a| a.partition_index);
+        Placement::Explicit(
+            sorted
+                .iter()
+                .map(|a| a.broker_ids.iter().map(|b| b.0).collect())
+                .collect(),
+        )
     };
-    if rf != -1 && rf != 1 {
-        let e = if rf < 1 {
-            format!("replication factor must be at least 1, got {rf}")
-        } else {
-            format!("replication factor {rf} is larger than the 1 available broker")
-        };
-        return Err((ErrorCode::InvalidReplicationFactor, e));
-    }
     let configs = configs_of(t);
     if validate_only {
         broker
             .metadata
-            .check_new_topic(name, partitions, &configs)
+            .check_new_topic(name, partitions, &placement, &configs)
             .map_err(fail)?;
-        return Ok((partitions, None));
+        let rf = crate::cluster::plan::place(name, 0, 1, &placement, &broker.metadata.nodes())
+            .map_or(-1, |r| r.first().map_or(-1, |r| r.len() as i16));
+        return Ok((partitions, rf, None));
     }
     let topic = broker
-        .create_topic(name, partitions, configs)
+        .create_topic(name, partitions, placement, configs)
+        .await
         .map_err(fail)?;
-    Ok((topic.partitions, Some(topic.id)))
+    let rf = topic.replicas.first().map_or(1, |r| r.len() as i16);
+    Ok((topic.partitions, rf, Some(topic.id)))
 }

@@ -16,7 +16,12 @@ use crate::cluster::topic_name;
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (1, 6);
 
-pub(super) fn handle(broker: &Arc<Broker>, req: DeleteTopicsRequest, version: i16) -> ResponseKind {
+pub(super) async fn handle(
+    broker: Arc<Broker>,
+    req: DeleteTopicsRequest,
+    version: i16,
+) -> ResponseKind {
+    let broker = &broker;
     let targets: Vec<(Option<TopicName>, Uuid)> = if version >= 6 {
         req.topics
             .into_iter()
@@ -28,9 +33,9 @@ pub(super) fn handle(broker: &Arc<Broker>, req: DeleteTopicsRequest, version: i1
             .map(|n| (Some(n), Uuid::nil()))
             .collect()
     };
-    let responses = targets
-        .into_iter()
-        .map(|(name, id)| {
+    let mut responses = Vec::with_capacity(targets.len());
+    for (name, id) in targets {
+        {
             let resolved = match &name {
                 Some(n) => Some(n.0.to_string()),
                 None => broker
@@ -50,6 +55,7 @@ pub(super) fn handle(broker: &Arc<Broker>, req: DeleteTopicsRequest, version: i1
                 )),
                 Some(n) => broker
                     .delete_topic(&n)
+                    .await
                     .map(|t| (n, t.id))
                     .map_err(|e| (topic_error(&e), e.to_string())),
             };
@@ -64,8 +70,8 @@ pub(super) fn handle(broker: &Arc<Broker>, req: DeleteTopicsRequest, version: i1
                     result.error_message = Some(StrBytes::from_string(message));
                 }
             }
-            result
-        })
-        .collect();
+            responses.push(result);
+        }
+    }
     ResponseKind::DeleteTopics(DeleteTopicsResponse::default().with_responses(responses))
 }

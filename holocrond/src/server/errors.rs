@@ -5,6 +5,7 @@ pub use holocron_proto::errors::ErrorCode;
 use crate::cluster::topic_name::TopicNameError;
 use crate::cluster::TopicError;
 use crate::log::LogError;
+use crate::partition::replica::ReplicaError;
 use crate::partition::AppendError;
 use crate::producer::SequenceError;
 
@@ -28,6 +29,17 @@ pub fn append_error(e: &AppendError) -> ErrorCode {
             ErrorCode::OutOfOrderSequenceNumber
         }
         AppendError::Transactional => ErrorCode::TransactionalIdAuthorizationFailed,
+        AppendError::Replica(ReplicaError::NotLeader(_)) => ErrorCode::NotLeaderOrFollower,
+        AppendError::Replica(ReplicaError::Busy) => ErrorCode::RequestTimedOut,
+    }
+}
+
+/// The Kafka error for a refused read view.
+pub fn epoch_error(e: crate::partition::EpochCheck) -> ErrorCode {
+    match e {
+        crate::partition::EpochCheck::NotLeader => ErrorCode::NotLeaderOrFollower,
+        crate::partition::EpochCheck::Fenced => ErrorCode::FencedLeaderEpoch,
+        crate::partition::EpochCheck::Unknown => ErrorCode::UnknownLeaderEpoch,
     }
 }
 
@@ -41,6 +53,12 @@ pub fn topic_error(e: &TopicError) -> ErrorCode {
         }
         TopicError::InvalidPartitions(_) => ErrorCode::InvalidPartitions,
         TopicError::InvalidReplicationFactor(_) => ErrorCode::InvalidReplicationFactor,
+        TopicError::InvalidReplicaAssignment(_) => ErrorCode::InvalidReplicaAssignment,
+        TopicError::NotController(_) => ErrorCode::NotController,
+        TopicError::Unavailable(_) => ErrorCode::RequestTimedOut,
+        TopicError::Remote { code, .. } => {
+            ErrorCode::try_from_code(*code).unwrap_or(ErrorCode::UnknownServerError)
+        }
         TopicError::InvalidConfig(_) => ErrorCode::InvalidConfig,
         TopicError::Storage(_) | TopicError::Log(_) => ErrorCode::KafkaStorageError,
     }

@@ -145,7 +145,10 @@ fn read_all(
             .with_records(Some(Bytes::new()));
         let error = match &w.partition {
             None => Some(w.unknown),
-            Some(_) if w.current_epoch > 0 => Some(ErrorCode::UnknownLeaderEpoch),
+            Some(p) if p.check_read(w.current_epoch).is_err() => p
+                .check_read(w.current_epoch)
+                .err()
+                .map(super::errors::epoch_error),
             Some(p) if p.is_poisoned() => Some(ErrorCode::KafkaStorageError),
             Some(_) if w.offset < 0 => Some(ErrorCode::OffsetOutOfRange),
             Some(p) => {

@@ -28,41 +28,74 @@ fn check(key_type: i8) -> Result<(), ErrorCode> {
     }
 }
 
+/// The node coordinating `key`: this broker when standalone, else the
+/// leader of the key's `__consumer_offsets` partition, with its address.
+fn coordinator_of(
+    broker: &Broker,
+    ctx: &ConnContext,
+    key: &str,
+) -> Result<(BrokerId, StrBytes, i32), ErrorCode> {
+    let (host, port) = advertised(broker, ctx);
+    let me = broker.config.node_id;
+    if broker.config.cluster.is_none() {
+        return Ok((BrokerId(me), StrBytes::from_string(host), port));
+    }
+    let state = broker.metadata.snapshot();
+    let topic = state
+        .topics
+        .get(crate::groups::OFFSETS_TOPIC)
+        .ok_or(ErrorCode::CoordinatorNotAvailable)?;
+    let partition =
+        crate::groups::store::partition_for(key, topic.partitions.max(1) as usize) as i32;
+    let (leader, _) = broker
+        .partition_leader(topic, partition)
+        .ok_or(ErrorCode::CoordinatorNotAvailable)?;
+    if leader == me {
+        return Ok((BrokerId(me), StrBytes::from_string(host), port));
+    }
+    let b = state
+        .brokers
+        .get(&leader)
+        .ok_or(ErrorCode::CoordinatorNotAvailable)?;
+    Ok((
+        BrokerId(leader),
+        StrBytes::from_string(b.host.clone()),
+        b.port,
+    ))
+}
+
 pub(super) fn handle(
     broker: &Arc<Broker>,
     ctx: &ConnContext,
     req: FindCoordinatorRequest,
     version: i16,
 ) -> ResponseKind {
-    let (host, port) = advertised(broker, ctx);
-    let node = BrokerId(broker.config.node_id);
-    let host = StrBytes::from_string(host);
     let outcome = check(req.key_type);
     if let Err(code) = outcome {
         broker.metrics.observe_error("FindCoordinator", code);
     }
+    let find = |key: &str| outcome.and_then(|()| coordinator_of(broker, ctx, key));
     let mut resp = FindCoordinatorResponse::default();
     if version >= 4 {
         resp.coordinators = req
             .coordinator_keys
             .into_iter()
             .map(|key| {
+                let found = find(key.as_str());
                 let c = Coordinator::default().with_key(key);
-                match outcome {
-                    Ok(()) => c.with_node_id(node).with_host(host.clone()).with_port(port),
+                match found {
+                    Ok((node, host, port)) => c.with_node_id(node).with_host(host).with_port(port),
                     Err(code) => c
                         .with_node_id(BrokerId(-1))
                         .with_port(-1)
                         .with_error_code(code.code())
-                        .with_error_message(Some(StrBytes::from_static_str(
-                            "unsupported coordinator key type",
-                        ))),
+                        .with_error_message(Some(StrBytes::from_static_str(message(code)))),
                 }
             })
             .collect();
     } else {
-        match outcome {
-            Ok(()) => {
+        match find(req.key.as_str()) {
+            Ok((node, host, port)) => {
                 resp.node_id = node;
                 resp.host = host;
                 resp.port = port;
@@ -72,12 +105,18 @@ pub(super) fn handle(
                 resp.port = -1;
                 resp.error_code = code.code();
                 if version >= 1 {
-                    resp.error_message = Some(StrBytes::from_static_str(
-                        "unsupported coordinator key type",
-                    ));
+                    resp.error_message = Some(StrBytes::from_static_str(message(code)));
                 }
             }
         }
     }
     ResponseKind::FindCoordinator(resp)
+}
+
+fn message(code: ErrorCode) -> &'static str {
+    if code == ErrorCode::InvalidRequest {
+        "unsupported coordinator key type"
+    } else {
+        "the coordinator is not available yet"
+    }
 }

@@ -17,20 +17,21 @@ use crate::cluster::ConfigOp;
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 1);
 
-pub(super) fn handle(
-    broker: &Arc<Broker>,
+pub(super) async fn handle(
+    broker: Arc<Broker>,
     req: IncrementalAlterConfigsRequest,
     _version: i16,
 ) -> ResponseKind {
-    let responses = req
-        .resources
-        .into_iter()
-        .map(|r| {
+    let broker = &broker;
+    let mut responses = Vec::with_capacity(req.resources.len());
+    for r in req.resources {
+        {
             let name = r.resource_name.to_string();
             let outcome =
                 config_change::apply(broker, r.resource_type, &name, req.validate_only, || {
                     ops_of(&r.configs)
-                });
+                })
+                .await;
             let mut resp = AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name);
@@ -41,9 +42,9 @@ pub(super) fn handle(
                 resp.error_code = code.code();
                 resp.error_message = Some(StrBytes::from_string(message));
             }
-            resp
-        })
-        .collect();
+            responses.push(resp);
+        }
+    }
     ResponseKind::IncrementalAlterConfigs(
         IncrementalAlterConfigsResponse::default().with_responses(responses),
     )

@@ -15,8 +15,8 @@ use crate::broker::Broker;
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 5);
 
-pub(super) fn handle(
-    broker: &Arc<Broker>,
+pub(super) async fn handle(
+    broker: Arc<Broker>,
     req: InitProducerIdRequest,
     _version: i16,
 ) -> ResponseKind {
@@ -26,10 +26,14 @@ pub(super) fn handle(
     let outcome = if req.transactional_id.as_ref().is_some_and(|t| !t.is_empty()) {
         Err(ErrorCode::TransactionalIdAuthorizationFailed)
     } else {
-        broker.producer_ids.next(&broker.metadata).map_err(|e| {
-            tracing::error!(error = %e, "cannot reserve producer ids");
-            topic_error(&e)
-        })
+        broker
+            .producer_ids
+            .next(&broker.metadata)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot reserve producer ids");
+                topic_error(&e)
+            })
     };
     match outcome {
         Ok(id) => {

@@ -38,15 +38,18 @@ pub(super) fn handle(broker: &Arc<Broker>, req: ListOffsetsRequest, version: i16
                         .with_leader_epoch(-1);
                     let result = match broker.partitions.get(&name, p.partition_index) {
                         None => Err(ErrorCode::UnknownTopicOrPartition),
-                        Some(_) if p.current_leader_epoch > 0 => Err(ErrorCode::UnknownLeaderEpoch),
-                        Some(part) => lookup(&part, p.timestamp),
+                        Some(part) => match part.check_read(p.current_leader_epoch) {
+                            Err(e) => Err(super::errors::epoch_error(e)),
+                            Ok(()) => lookup(&part, p.timestamp)
+                                .map(|r| r.map(|(o, t)| (o, t, part.leader_epoch()))),
+                        },
                     };
                     match result {
-                        Ok(Some((offset, timestamp))) => {
+                        Ok(Some((offset, timestamp, epoch))) => {
                             resp.offset = offset as i64;
                             resp.timestamp = timestamp;
                             if version >= 4 {
-                                resp.leader_epoch = 0;
+                                resp.leader_epoch = epoch;
                             }
                         }
                         Ok(None) => {}

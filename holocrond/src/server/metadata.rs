@@ -14,7 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::errors::{topic_error, ErrorCode};
 use crate::broker::Broker;
-use crate::cluster::{topic_name, TopicError, TopicMeta};
+use crate::cluster::{topic_name, Placement, TopicError, TopicMeta};
 use crate::net::ConnContext;
 
 /// Versions served.
@@ -33,14 +33,15 @@ pub fn advertised(broker: &Broker, ctx: &ConnContext) -> (String, i32) {
     (host, i32::from(ctx.local.port()))
 }
 
-pub(super) fn handle(
-    broker: &Arc<Broker>,
-    ctx: &ConnContext,
+pub(super) async fn handle(
+    broker: Arc<Broker>,
+    ctx: Arc<ConnContext>,
     req: MetadataRequest,
     version: i16,
 ) -> ResponseKind {
+    let broker = &broker;
     let node = broker.config.node_id;
-    let (host, port) = advertised(broker, ctx);
+    let (host, port) = advertised(broker, &ctx);
     let auto_create =
         broker.config.auto_create_topics && (version < 4 || req.allow_auto_topic_creation);
     let wanted: Option<Vec<Option<String>>> = match req.topics {
@@ -60,44 +61,58 @@ pub(super) fn handle(
                 .collect(),
         ),
     };
+    let with_ops = req.include_topic_authorized_operations;
     let topics = match wanted {
         None => broker
             .metadata
             .snapshot()
             .topics
             .values()
-            .map(|t| describe_topic(broker, t, req.include_topic_authorized_operations))
+            .map(|t| describe_topic(broker, t, with_ops))
             .collect(),
-        Some(names) => names
-            .into_iter()
-            .map(|name| match name {
-                None => MetadataResponseTopic::default()
-                    .with_error_code(ErrorCode::UnknownTopicId.code())
-                    .with_topic_authorized_operations(OPS_NOT_REQUESTED),
-                Some(name) => lookup_or_create(
-                    broker,
-                    &name,
-                    auto_create,
-                    req.include_topic_authorized_operations,
-                ),
-            })
-            .collect(),
+        Some(names) => {
+            let mut topics = Vec::with_capacity(names.len());
+            for name in names {
+                topics.push(match name {
+                    None => MetadataResponseTopic::default()
+                        .with_error_code(ErrorCode::UnknownTopicId.code())
+                        .with_topic_authorized_operations(OPS_NOT_REQUESTED),
+                    Some(name) => lookup_or_create(broker, &name, auto_create, with_ops).await,
+                });
+            }
+            topics
+        }
     };
-    let broker_entry = MetadataResponseBroker::default()
+    let state = broker.metadata.snapshot();
+    let mut brokers = vec![MetadataResponseBroker::default()
         .with_node_id(BrokerId(node))
         .with_host(StrBytes::from_string(host))
-        .with_port(port);
+        .with_port(port)];
+    if broker.config.cluster.is_some() {
+        brokers.extend(state.brokers.values().filter(|b| b.id != node).map(|b| {
+            MetadataResponseBroker::default()
+                .with_node_id(BrokerId(b.id))
+                .with_host(StrBytes::from_string(b.host.clone()))
+                .with_port(b.port)
+        }));
+        brokers.sort_by_key(|b| b.node_id.0);
+    }
+    let controller = broker
+        .metadata
+        .leader()
+        .and_then(|l| i32::try_from(l).ok())
+        .unwrap_or(-1);
     ResponseKind::Metadata(
         MetadataResponse::default()
-            .with_brokers(vec![broker_entry])
+            .with_brokers(brokers)
             .with_cluster_id(Some(StrBytes::from_string(broker.metadata.cluster_id())))
-            .with_controller_id(BrokerId(node))
+            .with_controller_id(BrokerId(controller))
             .with_topics(topics)
             .with_cluster_authorized_operations(OPS_NOT_REQUESTED),
     )
 }
 
-fn lookup_or_create(
+async fn lookup_or_create(
     broker: &Arc<Broker>,
     name: &str,
     auto_create: bool,
@@ -118,7 +133,15 @@ fn lookup_or_create(
     if !auto_create || topic_name::is_internal(name) {
         return failed(ErrorCode::UnknownTopicOrPartition);
     }
-    match broker.create_topic(name, broker.config.default_partitions, Default::default()) {
+    let created = broker
+        .create_topic(
+            name,
+            broker.config.default_partitions,
+            Placement::Factor(-1),
+            Default::default(),
+        )
+        .await;
+    match created {
         Ok(t) => describe_topic(broker, &t, with_ops),
         // Another request created it in between: describe what exists.
         Err(TopicError::AlreadyExists(_)) => match broker.metadata.snapshot().topics.get(name) {
@@ -139,25 +162,38 @@ const ALL_TOPIC_OPS: i32 =
     (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 
 fn describe_topic(broker: &Broker, t: &TopicMeta, with_ops: bool) -> MetadataResponseTopic {
-    let node = BrokerId(broker.config.node_id);
     let partitions = (0..t.partitions)
         .map(|i| {
-            let available = broker
-                .partitions
-                .get(&t.name, i)
-                .is_some_and(|p| !p.is_poisoned());
-            MetadataResponsePartition::default()
-                .with_error_code(if available {
-                    0
-                } else {
-                    ErrorCode::KafkaStorageError.code()
-                })
+            let replicas: Vec<BrokerId> = t.replicas_of(i).iter().map(|r| BrokerId(*r)).collect();
+            let local = broker.partitions.get(&t.name, i);
+            let poisoned = local.as_ref().is_some_and(|p| p.is_poisoned());
+            let leader = if poisoned {
+                None
+            } else {
+                broker.partition_leader(t, i)
+            };
+            let p = MetadataResponsePartition::default()
                 .with_partition_index(i)
-                .with_leader_id(if available { node } else { BrokerId(-1) })
-                .with_leader_epoch(0)
-                .with_replica_nodes(vec![node])
-                .with_isr_nodes(if available { vec![node] } else { vec![] })
-                .with_offline_replicas(if available { vec![] } else { vec![node] })
+                .with_replica_nodes(replicas.clone());
+            match leader {
+                Some((leader, epoch)) => p
+                    .with_leader_id(BrokerId(leader))
+                    .with_leader_epoch(epoch)
+                    .with_isr_nodes(replicas),
+                None => p
+                    .with_error_code(if poisoned {
+                        ErrorCode::KafkaStorageError.code()
+                    } else {
+                        ErrorCode::LeaderNotAvailable.code()
+                    })
+                    .with_leader_id(BrokerId(-1))
+                    .with_leader_epoch(-1)
+                    .with_offline_replicas(if poisoned {
+                        vec![BrokerId(broker.config.node_id)]
+                    } else {
+                        vec![]
+                    }),
+            }
         })
         .collect();
     MetadataResponseTopic::default()

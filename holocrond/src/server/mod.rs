@@ -158,6 +158,12 @@ fn api_name(key: ApiKey) -> &'static str {
     }
 }
 
+fn later(
+    reply: impl std::future::Future<Output = ResponseKind> + Send + 'static,
+) -> BoxFuture<'static, Reply> {
+    reply.map(Reply::response).boxed()
+}
+
 fn ready(reply: ResponseKind) -> BoxFuture<'static, Reply> {
     futures::future::ready(Reply::response(reply)).boxed()
 }
@@ -194,22 +200,22 @@ pub fn dispatch(broker: &Arc<Broker>, ctx: &Arc<ConnContext>, frame: Bytes) -> D
     let b = broker.clone();
     let work: BoxFuture<'static, Reply> = match req.body {
         RequestKind::ApiVersions(r) => ready(api_versions::handle(&r, version)),
-        RequestKind::Metadata(r) => ready(metadata::handle(&b, ctx, r, version)),
+        RequestKind::Metadata(r) => later(metadata::handle(b.clone(), ctx.clone(), r, version)),
         RequestKind::Produce(r) => produce::handle(&b, r, version),
         RequestKind::Fetch(r) => fetch::handle(b.clone(), r, version).boxed(),
         RequestKind::ListOffsets(r) => ready(list_offsets::handle(&b, r, version)),
-        RequestKind::CreateTopics(r) => ready(create_topics::handle(&b, r, version)),
-        RequestKind::DeleteTopics(r) => ready(delete_topics::handle(&b, r, version)),
-        RequestKind::CreatePartitions(r) => ready(create_partitions::handle(&b, r, version)),
+        RequestKind::CreateTopics(r) => later(create_topics::handle(b.clone(), r, version)),
+        RequestKind::DeleteTopics(r) => later(delete_topics::handle(b.clone(), r, version)),
+        RequestKind::CreatePartitions(r) => later(create_partitions::handle(b.clone(), r, version)),
         RequestKind::DescribeConfigs(r) => ready(describe_configs::handle(&b, r, version)),
         RequestKind::IncrementalAlterConfigs(r) => {
-            ready(incremental_alter_configs::handle(&b, r, version))
+            later(incremental_alter_configs::handle(b.clone(), r, version))
         }
         RequestKind::DescribeCluster(r) => ready(describe_cluster::handle(&b, ctx, r, version)),
         RequestKind::DeleteRecords(r) => ready(delete_records::handle(&b, r, version)),
         RequestKind::DescribeLogDirs(r) => ready(describe_log_dirs::handle(&b, r, version)),
-        RequestKind::AlterConfigs(r) => ready(alter_configs::handle(&b, r, version)),
-        RequestKind::InitProducerId(r) => ready(init_producer_id::handle(&b, r, version)),
+        RequestKind::AlterConfigs(r) => later(alter_configs::handle(b.clone(), r, version)),
+        RequestKind::InitProducerId(r) => later(init_producer_id::handle(b.clone(), r, version)),
         RequestKind::DescribeProducers(r) => ready(describe_producers::handle(&b, r, version)),
         RequestKind::FindCoordinator(r) => ready(find_coordinator::handle(&b, ctx, r, version)),
         RequestKind::JoinGroup(r) => join_group::handle(&b, ctx, &req.header, r, version),

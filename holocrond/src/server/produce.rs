@@ -12,10 +12,11 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
 
-use super::errors::{append_error, log_error, ErrorCode};
+use super::errors::{append_error, ErrorCode};
 use super::Reply;
 use crate::broker::{now_ms, Broker};
 use crate::cluster::topic_name;
+use crate::partition::replica::CommitTicket;
 use crate::partition::Partition;
 
 /// Versions served (v13 names topics by id).
@@ -27,6 +28,8 @@ struct Pending {
     partition: usize,
     end: u64,
     target: Arc<Partition>,
+    /// A replicated partition's commit answer for this batch.
+    ticket: Option<CommitTicket>,
 }
 
 pub(super) fn handle(
@@ -94,6 +97,7 @@ pub(super) fn handle(
                             partition: pi,
                             end: info.last_offset + 1,
                             target: p,
+                            ticket: info.ticket,
                         });
                     }
                 }
@@ -125,7 +129,11 @@ pub(super) fn handle(
     let broker = broker.clone();
     async move {
         if acks == -1 && !pending.is_empty() {
-            wait_for_commits(&broker, &mut responses, pending, timeout).await;
+            wait_for_commits(&broker, &mut responses, pending, timeout, Wait::Commit).await;
+        } else if acks == 1 && pending.iter().any(|p| p.ticket.is_some()) {
+            // A replicated partition's leader answers once its own log holds
+            // the batch (or Raft refused it).
+            wait_for_commits(&broker, &mut responses, pending, timeout, Wait::Local).await;
         }
         Reply::response(ResponseKind::Produce(
             ProduceResponse::default().with_responses(responses),
@@ -138,6 +146,7 @@ struct Appended {
     base_offset: u64,
     last_offset: u64,
     log_start: u64,
+    ticket: Option<CommitTicket>,
 }
 
 fn append(
@@ -192,16 +201,40 @@ fn append(
         base_offset: info.base_offset,
         last_offset: info.last_offset,
         log_start: partition.log_start_offset(),
+        ticket: info.commit,
     })
+}
+
+/// What a produce waits for after the append.
+#[derive(Debug, Clone, Copy)]
+enum Wait {
+    /// acks=-1: the commit.
+    Commit,
+    /// acks=1 on a replicated partition: the leader's own log.
+    Local,
 }
 
 async fn wait_for_commits(
     broker: &Broker,
     responses: &mut [TopicProduceResponse],
-    pending: Vec<Pending>,
+    mut pending: Vec<Pending>,
     timeout: Duration,
+    wait: Wait,
 ) {
-    let waits = pending.iter().map(|p| p.target.wait_committed(p.end));
+    let waits: Vec<_> = pending
+        .iter_mut()
+        .map(|p| {
+            let target = p.target.clone();
+            let ticket = p.ticket.take();
+            let end = p.end;
+            async move {
+                match wait {
+                    Wait::Commit => target.wait_commit(end, ticket).await,
+                    Wait::Local => target.wait_local(end, ticket).await,
+                }
+            }
+        })
+        .collect();
     let results = tokio::select! {
         r = futures::future::join_all(waits) => Some(r),
         () = tokio::time::sleep(timeout) => None,
@@ -210,10 +243,10 @@ async fn wait_for_commits(
     for (i, p) in pending.iter().enumerate() {
         let error = match results.as_ref().map(|r| &r[i]) {
             Some(Ok(())) => continue,
-            Some(Err(e)) => log_error(e),
+            Some(Err(e)) => append_error(e),
             None => {
                 // The commit did not happen in time (or the broker is stopping).
-                if p.target.high_watermark() >= p.end {
+                if p.target.replica().is_none() && p.target.high_watermark() >= p.end {
                     continue;
                 }
                 ErrorCode::RequestTimedOut

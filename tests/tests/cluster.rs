@@ -1,0 +1,404 @@
+//! A real 3-node cluster on 127.0.0.1 with node-to-node mTLS (certificates
+//! from `holocronctl certs`): replication, failover under an idempotent
+//! acks=all load with kill -9 of nodes, catch-up of a node that was down,
+//! one leader per term, and refusals of bad cluster settings.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use holocron_tests::process::{check_ok, describe, run, Background, Output};
+use holocron_tests::records::{check_acked_durable, read_acks, read_dump};
+use holocron_tests::tools::{holocronctl_bin, holocrond_bin, json_summary, python_command};
+use holocron_tests::{run_python, Broker, BrokerOpts};
+
+const TIMEOUT: Duration = Duration::from_secs(180);
+
+/// One cluster at a time: three nodes per test on a 2-core machine are
+/// already plenty, and starved nodes miss heartbeats.
+static ONE_CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Three nodes and the certificates they share.
+struct Cluster {
+    nodes: Vec<Broker>,
+    _certs: tempfile::TempDir,
+    _one: std::sync::MutexGuard<'static, ()>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn ctl(args: &[&str]) -> Output {
+    let mut cmd = Command::new(holocronctl_bin());
+    cmd.args(args);
+    check_ok(&describe(&cmd), run(&mut cmd, Duration::from_secs(60)))
+}
+
+/// Makes a CA and node certificates 1..=n in `dir`.
+fn make_certs(dir: &Path, n: u32) {
+    let d = dir.to_str().expect("utf-8");
+    ctl(&["certs", "init", "--dir", d]);
+    for i in 1..=n {
+        ctl(&[
+            "certs",
+            "issue",
+            "node",
+            "--ca-dir",
+            d,
+            "--id",
+            &i.to_string(),
+            "--host",
+            "127.0.0.1",
+        ]);
+    }
+}
+
+fn node_args(certs: &Path, id: u32, peers: &str) -> Vec<String> {
+    let c = |f: String| certs.join(f).to_string_lossy().into_owned();
+    vec![
+        "--node-id".into(),
+        id.to_string(),
+        "--peers".into(),
+        peers.into(),
+        "--node-ca".into(),
+        c("ca.crt".into()),
+        "--node-cert".into(),
+        c(format!("node-{id}.crt")),
+        "--node-key".into(),
+        c(format!("node-{id}.key")),
+        "--raft-heartbeat-ms".into(),
+        "250".into(),
+        "--raft-election-timeout-ms".into(),
+        "1500".into(),
+        "--offsets-topic-partitions".into(),
+        "3".into(),
+    ]
+}
+
+impl Cluster {
+    fn start(n: u32) -> Cluster {
+        let guard = ONE_CLUSTER.lock().unwrap_or_else(|p| p.into_inner());
+        let certs = tempfile::tempdir().expect("tempdir");
+        make_certs(certs.path(), n);
+        let peers: Vec<String> = (1..=n)
+            .map(|i| format!("{i}=127.0.0.1:{}", free_port()))
+            .collect();
+        let peers = peers.join(",");
+        // A node answers Kafka requests only once the metadata group has a
+        // leader, which needs a quorum: start them all at once.
+        let handles: Vec<_> = (1..=n)
+            .map(|i| {
+                let opts = BrokerOpts {
+                    extra_args: node_args(certs.path(), i, &peers),
+                    start_timeout: Duration::from_secs(120),
+                    ..BrokerOpts::default()
+                };
+                thread::spawn(move || Broker::start_with(opts))
+            })
+            .collect();
+        let nodes = handles
+            .into_iter()
+            .map(|h| h.join().expect("node start"))
+            .collect();
+        Cluster {
+            nodes,
+            _certs: certs,
+            _one: guard,
+        }
+    }
+
+    fn bootstrap(&self) -> String {
+        self.nodes
+            .iter()
+            .map(Broker::bootstrap)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Every (partition, term) → the nodes that logged leading it.
+    fn leaderships(&self) -> BTreeMap<(String, u64), BTreeSet<usize>> {
+        let mut out: BTreeMap<(String, u64), BTreeSet<usize>> = BTreeMap::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            for line in n.log().lines().filter(|l| l.contains(" leading")) {
+                let field = |name: &str| {
+                    line.split_whitespace()
+                        .find_map(|w| w.strip_prefix(name).map(str::to_owned))
+                };
+                if let (Some(p), Some(t)) = (field("partition="), field("term=")) {
+                    if let Ok(t) = t.parse() {
+                        out.entry((p, t)).or_default().insert(i + 1);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn line_count(path: &Path) -> usize {
+    fs::read(path)
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+        .unwrap_or(0)
+}
+
+/// Waits (bounded) for `more` acknowledgements; false if the producer ended.
+#[track_caller]
+fn wait_for_acks(acks: &Path, more: usize, load: &mut Background) -> bool {
+    let target = line_count(acks) + more;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while line_count(acks) < target {
+        if !load.is_running() {
+            return false;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {more} new acknowledgements within 60 s ({} in all)",
+            line_count(acks)
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+#[test]
+fn kill9_nodes_under_idempotent_acks_all_load_loses_nothing() {
+    const TOPIC: &str = "replicated";
+    let mut cluster = Cluster::start(3);
+    let work: PathBuf = cluster.nodes[0].work_dir().to_path_buf();
+    let bootstrap = cluster.bootstrap();
+    run_python(
+        "create_topic.py",
+        &bootstrap,
+        &[
+            "--topic",
+            TOPIC,
+            "--partitions",
+            "3",
+            "--replication-factor",
+            "3",
+        ],
+        TIMEOUT,
+    );
+    let acks = work.join("cluster-acks.txt");
+    let mut cmd = python_command("idempotent_load.py");
+    cmd.arg("--bootstrap").arg(&bootstrap).args([
+        "--topic",
+        TOPIC,
+        "--records",
+        "40000",
+        "--rate",
+        "1500",
+        "--max-seconds",
+        "40",
+        "--flush-seconds",
+        "90",
+        "--acks-file",
+        acks.to_str().expect("utf-8 path"),
+    ]);
+    let description = describe(&cmd);
+    let mut load = Background::spawn(&mut cmd);
+    for round in 0..3 {
+        if !wait_for_acks(&acks, 1000, &mut load) {
+            let out = load.wait(TIMEOUT);
+            panic!(
+                "the producer ended early (round {round}):\n{}",
+                holocron_tests::process::output_tail(&out)
+            );
+        }
+        let victim = round % 3;
+        cluster.nodes[victim].kill9();
+        // Long enough for the survivors to elect new leaders and take writes.
+        thread::sleep(Duration::from_secs(3));
+        cluster.nodes[victim].restart();
+        eprintln!(
+            "cluster: kill -9 and restart of node {} done, {} acknowledged so far",
+            victim + 1,
+            line_count(&acks)
+        );
+    }
+    let output = load.wait(TIMEOUT);
+    let output = check_ok(&description, output);
+    let summary = json_summary("idempotent_load.py", &output);
+    assert_eq!(
+        summary["fatal_error"],
+        serde_json::Value::Null,
+        "librdkafka raised a fatal error: {summary}"
+    );
+    assert_eq!(summary["errors"], 0, "delivery errors: {summary}");
+    let acked = read_acks(&acks);
+    let sent = summary["sent"].as_u64().expect("sent");
+    assert_eq!(acked.len() as u64, sent, "{summary}");
+
+    let dump = work.join("cluster-dump.jsonl");
+    run_python(
+        "dump.py",
+        &bootstrap,
+        &[
+            "--topic",
+            TOPIC,
+            "--out",
+            dump.to_str().expect("utf-8 path"),
+        ],
+        TIMEOUT,
+    );
+    let stored = read_dump(&dump);
+    let problems = check_acked_durable(&acked, &stored);
+    assert!(
+        problems.is_empty(),
+        "after three kill -9s of cluster nodes:\n{}",
+        problems.join("\n")
+    );
+    assert_eq!(
+        stored.len() as u64,
+        sent,
+        "every record sent was acknowledged"
+    );
+
+    let leaderships = cluster.leaderships();
+    assert!(!leaderships.is_empty(), "no node logged a leadership");
+    for ((partition, term), nodes) in &leaderships {
+        assert_eq!(
+            nodes.len(),
+            1,
+            "partition {partition} had leaders {nodes:?} in term {term}"
+        );
+    }
+    for n in &cluster.nodes {
+        n.assert_no_panics();
+    }
+}
+
+#[test]
+fn a_node_that_was_down_catches_up_and_every_node_answers_metadata() {
+    const TOPIC: &str = "catch-up";
+    let mut cluster = Cluster::start(3);
+    let bootstrap = cluster.bootstrap();
+    run_python(
+        "create_topic.py",
+        &bootstrap,
+        &[
+            "--topic",
+            TOPIC,
+            "--partitions",
+            "2",
+            "--replication-factor",
+            "3",
+        ],
+        TIMEOUT,
+    );
+    // Node 3 is down while records are written, then comes back.
+    cluster.nodes[2].stop();
+    let live = format!(
+        "{},{}",
+        cluster.nodes[0].bootstrap(),
+        cluster.nodes[1].bootstrap()
+    );
+    let summary = run_python(
+        "produce.py",
+        &live,
+        &["--topic", TOPIC, "--records", "2000"],
+        TIMEOUT,
+    );
+    assert_eq!(summary["errors"], 0, "{summary}");
+    cluster.nodes[2].restart();
+    // Now stop node 1: node 3 must hold everything for the cluster to keep
+    // serving all 2,000 records from nodes 2 and 3.
+    thread::sleep(Duration::from_secs(3));
+    cluster.nodes[0].stop();
+    let live = format!(
+        "{},{}",
+        cluster.nodes[1].bootstrap(),
+        cluster.nodes[2].bootstrap()
+    );
+    // The survivors elect new leaders for what node 1 led (bounded wait).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        // Exits non-zero while a partition has no leader: keep asking.
+        let mut cmd = Command::new(holocronctl_bin());
+        cmd.args(["--brokers", &cluster.nodes[1].bootstrap()])
+            .args(["topic", "describe", TOPIC, "--json"]);
+        let out = run(&mut cmd, Duration::from_secs(60));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let led_by_survivors = v["topics"][0]["partitions"].as_array().is_some_and(|ps| {
+            ps.iter()
+                .all(|p| matches!(p["leader"].as_i64(), Some(2 | 3)))
+        });
+        if led_by_survivors {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no new leaders within 60 s: {v}");
+        thread::sleep(Duration::from_millis(200));
+    }
+    let dump = cluster.nodes[1].work_dir().join("catch-up.jsonl");
+    run_python(
+        "dump.py",
+        &live,
+        &[
+            "--topic",
+            TOPIC,
+            "--out",
+            dump.to_str().expect("utf-8 path"),
+        ],
+        TIMEOUT,
+    );
+    assert_eq!(read_dump(&dump).len(), 2000);
+    // Every live node names the brokers and a leader for each partition.
+    for n in &cluster.nodes[1..] {
+        let out = ctl(&[
+            "--brokers",
+            &n.bootstrap(),
+            "topic",
+            "describe",
+            TOPIC,
+            "--json",
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let parts = v["topics"][0]["partitions"].as_array().expect("partitions");
+        assert_eq!(parts.len(), 2, "{v}");
+        for p in parts {
+            assert!(
+                p["leader"].as_i64().is_some_and(|l| l == 2 || l == 3),
+                "{v}"
+            );
+            assert_eq!(p["replicas"].as_array().map(Vec::len), Some(3), "{v}");
+        }
+    }
+}
+
+#[test]
+fn cluster_mode_refuses_missing_certificates_and_bad_peers() {
+    let bin = holocrond_bin();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--node-id", "1", "--peers", "1=127.0.0.1:1,2=127.0.0.1:2"],
+            "inter-node mTLS cannot be turned off",
+        ),
+        (
+            &["--node-id", "3", "--peers", "1=127.0.0.1:1,2=127.0.0.1:2"],
+            "is not in the list",
+        ),
+        (&["--node-id", "1", "--peers", "1=nowhere"], "HOST:PORT"),
+    ];
+    for (args, expected) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cmd = Command::new(&bin);
+        cmd.args(args).arg("--data-dir").arg(dir.path()).args([
+            "--listen",
+            "plaintext://127.0.0.1:0",
+            "--metrics-listen",
+            "off",
+        ]);
+        let out = run(&mut cmd, Duration::from_secs(30));
+        assert!(!out.status.success(), "{args:?} started");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
