@@ -400,8 +400,17 @@ impl Broker {
                 leader,
                 epoch,
             };
-            if let Err(e) = self.metadata.execute(req).await {
-                tracing::debug!(%topic_id, partition, error = %e, "cannot report leadership");
+            if let Err(e @ (TopicError::NotController(_) | TopicError::Unavailable(_))) =
+                self.metadata.execute(req).await
+            {
+                tracing::warn!(%topic_id, partition, error = %e, "cannot report leadership; retrying");
+                // Again later, unless a newer report supersedes it (the
+                // metadata keeps the highest epoch anyway).
+                let tx = self.reports.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    let _ = tx.send(report);
+                });
             }
         }
     }

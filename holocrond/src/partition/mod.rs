@@ -318,8 +318,10 @@ impl Partition {
         expiration_ms: i64,
     ) -> Result<(), snapshot::SnapshotError> {
         if let Some(r) = &self.replica {
-            let (through, table) = r.applied_producers();
-            return snapshot::write(&self.dir, through, &table);
+            return match r.producers_to_snapshot(now_ms, expiration_ms) {
+                Some((through, table)) => snapshot::write(&self.dir, through, &table),
+                None => Ok(()),
+            };
         }
         let (end, table) = {
             let log = self.log.read();

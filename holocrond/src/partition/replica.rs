@@ -55,6 +55,8 @@ pub(super) struct AppliedProducers {
     pub(super) table: ProducerStateTable,
     /// The offset after the last batch the table has seen.
     pub(super) through: u64,
+    /// `through` at the last producer snapshot.
+    pub(super) snapshotted: Option<u64>,
 }
 
 /// What the leader needs to take writes in its term.
@@ -150,7 +152,11 @@ impl Partition {
                 super::wall_clock_ms(),
             )?;
         }
-        let applied = Arc::new(Mutex::new(AppliedProducers { table, through }));
+        let applied = Arc::new(Mutex::new(AppliedProducers {
+            table,
+            through,
+            snapshotted: None,
+        }));
         let hook_state = applied.clone();
         sm.set_apply_hook(Arc::new(move |batch, base, next| {
             let mut a = hook_state.lock();
@@ -289,6 +295,23 @@ impl Replica {
     pub(super) fn applied_producers(&self) -> (u64, ProducerStateTable) {
         let a = self.applied.lock();
         (a.through, a.table.clone())
+    }
+
+    /// Expires idle producers from the applied table; returns the table to
+    /// snapshot and the offset it covers, or None when nothing changed since
+    /// the last snapshot.
+    pub(super) fn producers_to_snapshot(
+        &self,
+        now_ms: i64,
+        expiration_ms: i64,
+    ) -> Option<(u64, ProducerStateTable)> {
+        let mut a = self.applied.lock();
+        let expired = a.table.expire(now_ms, expiration_ms) > 0;
+        if !expired && a.snapshotted == Some(a.through) {
+            return None;
+        }
+        a.snapshotted = Some(a.through);
+        Some((a.through, a.table.clone()))
     }
 
     /// Persists the applied position (clean shutdown).
