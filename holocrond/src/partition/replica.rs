@@ -210,8 +210,14 @@ impl Partition {
             if let Err(e) = raft.initialize(members.clone()).await {
                 tracing::debug!(partition = %id, error = %e, "initialize");
             }
-        }
-        if members.len() == 1 && members.contains_key(&node.id()) {
+            // The preferred leader (first replica) of a new partition stands
+            // at once instead of after an election timeout, so leaders
+            // follow the placement and a new topic is writable sooner.
+            let preferred = spec.replicas.first().and_then(|r| u64::try_from(*r).ok());
+            if preferred == Some(node.id()) {
+                let _ = raft.trigger().elect(false).await;
+            }
+        } else if members.len() == 1 && members.contains_key(&node.id()) {
             let _ = raft.trigger().elect(false).await;
         }
         let replica = Replica {
