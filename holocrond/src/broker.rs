@@ -117,8 +117,9 @@ impl Broker {
         shutdown: CancellationToken,
         services: ServiceSlot,
     ) -> Result<Arc<Broker>, StartError> {
+        let data_dir = config.data_dir.clone();
         let data_err = |source| StartError::DataDir {
-            path: config.data_dir.clone(),
+            path: data_dir.clone(),
             source,
         };
         std::fs::create_dir_all(&config.data_dir).map_err(data_err)?;
@@ -203,10 +204,7 @@ impl Broker {
             .values()
             .cloned()
             .collect();
-        broker
-            .partitions
-            .remove_strays(&topics)
-            .map_err(data_err_of(&broker.config))?;
+        broker.partitions.remove_strays(&topics).map_err(data_err)?;
         for topic in &topics {
             broker.open_partitions(topic).await.map_err(|e| match e {
                 TopicError::Log(e) => StartError::Partition(e),
@@ -373,12 +371,18 @@ impl Broker {
     /// Follows metadata changes made elsewhere (cluster mode) until shutdown.
     pub async fn run_reconciler(self: Arc<Self>) {
         let mut changes = self.metadata.subscribe();
+        let mut seen = changes.borrow_and_update().clone();
         loop {
             tokio::select! {
                 r = changes.changed() => if r.is_err() { return },
                 () = self.shutdown.cancelled() => return,
             }
-            self.reconcile().await;
+            let now = changes.borrow_and_update().clone();
+            // Leader reports and broker registrations change nothing here.
+            if replicas_or_configs_changed(&seen, &now) {
+                self.reconcile().await;
+            }
+            seen = now;
         }
     }
 
@@ -498,9 +502,18 @@ impl Broker {
     }
 }
 
-fn data_err_of(config: &Config) -> impl Fn(std::io::Error) -> StartError + '_ {
-    move |source| StartError::DataDir {
-        path: config.data_dir.clone(),
-        source,
-    }
+/// Whether topics, their replicas or their configs differ (what the local
+/// replicas follow), ignoring reported leaders and brokers.
+fn replicas_or_configs_changed(
+    a: &crate::cluster::MetadataState,
+    b: &crate::cluster::MetadataState,
+) -> bool {
+    a.topics.len() != b.topics.len()
+        || a.topics.iter().zip(&b.topics).any(|((na, ta), (nb, tb))| {
+            na != nb
+                || ta.id != tb.id
+                || ta.partitions != tb.partitions
+                || ta.replicas != tb.replicas
+                || ta.configs != tb.configs
+        })
 }

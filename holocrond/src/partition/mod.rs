@@ -274,14 +274,6 @@ impl Partition {
             .map_or(0, |(_, term)| i32::try_from(term).unwrap_or(i32::MAX))
     }
 
-    /// Refuses reads and writes on a replica that does not lead.
-    pub fn check_leader(&self) -> Result<(), replica::ReplicaError> {
-        match &self.replica {
-            Some(r) => r.check_leader(),
-            None => Ok(()),
-        }
-    }
-
     /// Waits for a write's commit: its own Raft answer on a replicated
     /// partition, else the high watermark passing `end`.
     pub async fn wait_commit(

@@ -149,7 +149,6 @@ impl PartitionRegistry {
             let spec = super::replica::ReplicaSpec {
                 node,
                 replicas,
-                initialize: true,
                 reports: reports.clone(),
             };
             let partition = Partition::open_replica(

@@ -107,11 +107,9 @@ pub enum ReplicaError {
 pub struct ReplicaSpec<'a> {
     /// This node's Raft runtime.
     pub node: &'a RaftNode,
-    /// The partition's replicas (node ids).
+    /// The partition's replicas (node ids); a group never formed here is
+    /// formed with them.
     pub replicas: &'a [i32],
-    /// Whether to form the group if it was never formed here (a partition
-    /// created with this replica set; a replica added by a move must not).
-    pub initialize: bool,
     /// Told when this node becomes leader of a term.
     pub reports: mpsc::UnboundedSender<LeaderReport>,
 }
@@ -206,7 +204,7 @@ impl Partition {
             .is_initialized()
             .await
             .map_err(|e| raft_err(e.to_string()))?;
-        if spec.initialize && !initialized {
+        if !initialized {
             if let Err(e) = raft.initialize(members.clone()).await {
                 tracing::debug!(partition = %id, error = %e, "initialize");
             }
@@ -413,13 +411,7 @@ impl Replica {
         let end = {
             let l = log.read();
             let start = through.max(l.log_start_offset());
-            if let Err(e) = super::replay_producers_until(
-                &l,
-                start,
-                u64::MAX,
-                &mut table,
-                super::wall_clock_ms(),
-            ) {
+            if let Err(e) = super::replay_producers(&l, start, &mut table, super::wall_clock_ms()) {
                 tracing::error!(error = %e, "cannot read producer state from the log; not leading");
                 return false;
             }

@@ -124,11 +124,6 @@ impl PartitionStateMachine {
         self.inner.applied.lock().next_offset
     }
 
-    /// The last applied entry.
-    pub fn last_applied(&self) -> Option<LogId> {
-        self.inner.applied.lock().last_applied
-    }
-
     /// Writes the applied position down now (clean shutdown).
     pub fn persist(&self) -> io::Result<()> {
         let applied = self.inner.applied.lock().clone();
