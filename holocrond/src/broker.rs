@@ -22,6 +22,7 @@ use crate::partition::registry::PartitionRegistry;
 use crate::partition::replica::LeaderReport;
 use crate::replication::group_id::GroupId;
 use crate::replication::node::{NodeRpcHandler, RaftNode, ServiceSlot, Transport};
+use crate::replication::rejoin::{self, Membership};
 use crate::replication::rpc::{self, NodeTls, RpcConfig, RpcHandle};
 use crate::replication::service::Groups;
 
@@ -128,17 +129,24 @@ impl Broker {
             return Err(StartError::OldMetadata(config.data_dir.clone()));
         }
         let groups = Groups::default();
+        let membership = Membership::default();
+        let meta_dir = meta_root.join("metadata");
+        let fresh = !meta_dir.exists();
+        if fresh {
+            membership.set_forming();
+        }
         let raft_config = crate::replication::raft_config(
             config.raft.heartbeat_ms,
             config.raft.election_timeout_ms,
             config.raft.election_timeout_ms * 2,
         )?;
         let me = u64::try_from(config.node_id).unwrap_or(0);
-        let (transport, rpc, voters) = match &config.cluster {
+        let (transport, rpc, voters, rejoining) = match &config.cluster {
             None => (
                 Transport::Local,
                 None,
                 BTreeMap::from([(me, BasicNode::new("local"))]),
+                false,
             ),
             Some(c) => {
                 let read = |path: &std::path::PathBuf| {
@@ -152,7 +160,8 @@ impl Broker {
                     cert_pem: read(&c.node_cert)?,
                     key_pem: read(&c.node_key)?,
                 };
-                let handler = NodeRpcHandler::new(groups.clone(), services.clone());
+                let handler =
+                    NodeRpcHandler::new(groups.clone(), services.clone(), membership.clone());
                 let rpc_config = RpcConfig::new(me, c.peer_listen, c.peers.clone(), tls);
                 let handle = rpc::start(rpc_config, handler).await?;
                 let voters = c
@@ -160,17 +169,23 @@ impl Broker {
                     .iter()
                     .map(|(id, addr)| (*id, BasicNode::new(addr.clone())))
                     .collect();
-                (Transport::Rpc(handle.clone()), Some(handle), voters)
+                let transport = Transport::Rpc(handle.clone());
+                let ids: Vec<u64> = c.peers.keys().copied().collect();
+                let rejoining = fresh && rejoin::decide(me, &ids, &transport).await;
+                (transport, Some(handle), voters, rejoining)
             }
         };
-        let node = RaftNode::new(me, transport, groups, raft_config);
+        let node = RaftNode::new(me, transport, groups, raft_config, rejoining);
         let nodes = Nodes {
             ids: config.node_ids(),
             default_replication_factor: config.default_replication_factor,
         };
-        let metadata = Arc::new(
-            MetadataStore::open(&meta_root.join("metadata"), node.clone(), voters, nodes).await?,
-        );
+        let metadata = Arc::new(MetadataStore::open(&meta_dir, node.clone(), voters, nodes).await?);
+        if metadata.snapshot().cluster_id.is_some() {
+            membership.set_member();
+        } else {
+            membership.set_forming();
+        }
         let _ = services.set(crate::services::NodeServices::new(&metadata));
         if config.cluster.is_some() {
             tracing::info!("waiting for the metadata group to elect a leader");
@@ -179,6 +194,7 @@ impl Broker {
             .wait_ready(METADATA_READY_TIMEOUT)
             .await
             .map_err(StartError::MetadataUnavailable)?;
+        membership.set_member();
         let partitions = PartitionRegistry::new(&config.data_dir);
         let (reports, report_rx) = mpsc::unbounded_channel();
         let mut broker = Broker {
@@ -276,8 +292,13 @@ impl Broker {
                 }
             }
         };
+        // Another node may have created the topic: open this node's
+        // replicas of it before the coordinator takes them.
+        self.open_partitions(&topic)
+            .await
+            .map_err(StartError::OffsetsTopic)?;
         let partitions = (0..topic.partitions)
-            .filter_map(|i| self.partitions.get(name, i))
+            .map(|i| self.partitions.get(name, i))
             .collect();
         Ok(GroupCoordinator::open(
             self.config.groups.clone(),

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""A group resumes from its committed offsets after a broker restart.
+"""A group resumes from its committed offsets after a broker restart (or,
+on a cluster, after its coordinator is killed).
 
-  before  produce --records records on an 8-partition topic, consume half of
-          them with synchronous commits, close; print what was committed.
+  before  produce --records records on an 8-partition topic (replication
+          factor --replication-factor), consume half of them with synchronous
+          commits, close; print what was committed and the coordinator's id.
   after   (the broker has restarted) the group is listed and described as
           Empty with those committed offsets; a new consumer in the group
           starts exactly at them and reads exactly the other half.
@@ -44,7 +46,7 @@ def committed_offsets(args):
 
 def before(args):
     admin = AdminClient({"bootstrap.servers": args.bootstrap})
-    admin.create_topics([NewTopic(args.topic, num_partitions=8, replication_factor=1)])[args.topic].result(timeout=10)
+    admin.create_topics([NewTopic(args.topic, num_partitions=8, replication_factor=args.replication_factor)])[args.topic].result(timeout=10)
     p = Producer({"bootstrap.servers": args.bootstrap})
     for i in range(args.records):
         p.produce(args.topic, key=str(i), value=str(i))
@@ -64,16 +66,24 @@ def before(args):
     if len(seen) < args.records // 2:
         fail("did not consume half the records", consumed=len(seen))
     committed = committed_offsets(args)
-    print(json.dumps(dict(ok=True, consumed=seen, committed=committed)), flush=True)
+    d = admin.describe_consumer_groups([args.group])[args.group].result(timeout=10)
+    print(json.dumps(dict(ok=True, consumed=seen, committed=committed,
+                          coordinator=d.coordinator.id)), flush=True)
 
 
 def after(args):
     expected = {int(k): v for k, v in json.loads(args.committed).items()}
     already = {tuple(x) for x in json.loads(args.consumed)}
     admin = AdminClient({"bootstrap.servers": args.bootstrap})
-    groups = {g.group_id: g for g in admin.list_consumer_groups().result(timeout=10).valid}
-    if args.group not in groups:
-        fail("group not listed after restart", listed=sorted(groups))
+    # After a coordinator failover the survivors need an election first.
+    deadline = time.time() + 30
+    while True:
+        groups = {g.group_id: g for g in admin.list_consumer_groups().result(timeout=10).valid}
+        if args.group in groups:
+            break
+        if time.time() > deadline:
+            fail("group not listed after restart", listed=sorted(groups))
+        time.sleep(0.5)
     d = admin.describe_consumer_groups([args.group])[args.group].result(timeout=10)
     state = str(d.state).split(".")[-1]
     if state != "EMPTY" or d.members:
@@ -115,6 +125,7 @@ def main():
     ap.add_argument("--topic", required=True)
     ap.add_argument("--group", required=True)
     ap.add_argument("--records", type=int, default=400)
+    ap.add_argument("--replication-factor", type=int, default=1)
     ap.add_argument("--committed", default="{}")
     ap.add_argument("--consumed", default="[]")
     args = ap.parse_args()

@@ -319,24 +319,7 @@ fn a_node_that_was_down_catches_up_and_every_node_answers_metadata() {
         cluster.nodes[2].bootstrap()
     );
     // The survivors elect new leaders for what node 1 led (bounded wait).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        // Exits non-zero while a partition has no leader: keep asking.
-        let mut cmd = Command::new(holocronctl_bin());
-        cmd.args(["--brokers", &cluster.nodes[1].bootstrap()])
-            .args(["topic", "describe", TOPIC, "--json"]);
-        let out = run(&mut cmd, Duration::from_secs(60));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        let led_by_survivors = v["topics"][0]["partitions"].as_array().is_some_and(|ps| {
-            ps.iter()
-                .all(|p| matches!(p["leader"].as_i64(), Some(2 | 3)))
-        });
-        if led_by_survivors {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no new leaders within 60 s: {v}");
-        thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_leaders(&cluster.nodes[1], TOPIC, &[2, 3]);
     let dump = cluster.nodes[1].work_dir().join("catch-up.jsonl");
     run_python(
         "dump.py",
@@ -370,6 +353,178 @@ fn a_node_that_was_down_catches_up_and_every_node_answers_metadata() {
             );
             assert_eq!(p["replicas"].as_array().map(Vec::len), Some(3), "{v}");
         }
+    }
+}
+
+/// Bytes in the `.log` segments of a topic's partitions on one node.
+fn topic_log_bytes(node: &Broker, topic: &str) -> u64 {
+    let Ok(dirs) = fs::read_dir(node.data_dir()) else {
+        return 0;
+    };
+    dirs.flatten()
+        .filter(|d| {
+            d.file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix(topic))
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|p| p.parse::<u32>().is_ok())
+        })
+        .flat_map(|d| fs::read_dir(d.path()).into_iter().flatten().flatten())
+        .filter(|f| f.path().extension().is_some_and(|e| e == "log"))
+        .map(|f| f.metadata().map(|m| m.len()).unwrap_or(0))
+        .sum()
+}
+
+/// Waits (bounded) until every partition of `topic` is led by one of `nodes`.
+#[track_caller]
+fn wait_for_leaders(via: &Broker, topic: &str, nodes: &[i64]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        // Exits non-zero while a partition has no leader: keep asking.
+        let mut cmd = Command::new(holocronctl_bin());
+        cmd.args(["--brokers", &via.bootstrap()])
+            .args(["topic", "describe", topic, "--json"]);
+        let out = run(&mut cmd, Duration::from_secs(60));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let led = v["topics"][0]["partitions"].as_array().is_some_and(|ps| {
+            ps.iter()
+                .all(|p| p["leader"].as_i64().is_some_and(|l| nodes.contains(&l)))
+        });
+        if led {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no leaders among {nodes:?} within 60 s: {v}"
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_node_whose_data_directory_was_wiped_rejoins_and_is_refilled() {
+    const TOPIC: &str = "wiped";
+    let mut cluster = Cluster::start(3);
+    let bootstrap = cluster.bootstrap();
+    run_python(
+        "create_topic.py",
+        &bootstrap,
+        &[
+            "--topic",
+            TOPIC,
+            "--partitions",
+            "2",
+            "--replication-factor",
+            "3",
+        ],
+        TIMEOUT,
+    );
+    let summary = run_python(
+        "produce.py",
+        &bootstrap,
+        &["--topic", TOPIC, "--records", "2000"],
+        TIMEOUT,
+    );
+    assert_eq!(summary["errors"], 0, "{summary}");
+    // Node 3 loses its whole data directory and comes back empty.
+    cluster.nodes[2].stop();
+    fs::remove_dir_all(cluster.nodes[2].data_dir()).expect("wipe node 3");
+    cluster.nodes[2].restart();
+    assert!(
+        cluster.nodes[2].log().contains("rejoining"),
+        "node 3 did not notice it rejoins:\n{}",
+        cluster.nodes[2].log_tail()
+    );
+    // The leaders refill it (bounded wait): its copy of the topic becomes
+    // as large as node 2's.
+    let want = topic_log_bytes(&cluster.nodes[1], TOPIC);
+    assert!(want > 0, "node 2 holds no data for {TOPIC}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while topic_log_bytes(&cluster.nodes[2], TOPIC) < want {
+        assert!(
+            Instant::now() < deadline,
+            "node 3 holds {} of {want} bytes after 90 s",
+            topic_log_bytes(&cluster.nodes[2], TOPIC)
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    // With node 1 gone, nodes 2 and 3 must elect leaders (node 3 votes
+    // again once caught up) and serve every record.
+    cluster.nodes[0].stop();
+    wait_for_leaders(&cluster.nodes[1], TOPIC, &[2, 3]);
+    let live = format!(
+        "{},{}",
+        cluster.nodes[1].bootstrap(),
+        cluster.nodes[2].bootstrap()
+    );
+    let dump = cluster.nodes[1].work_dir().join("wiped.jsonl");
+    run_python(
+        "dump.py",
+        &live,
+        &[
+            "--topic",
+            TOPIC,
+            "--out",
+            dump.to_str().expect("utf-8 path"),
+        ],
+        TIMEOUT,
+    );
+    assert_eq!(read_dump(&dump).len(), 2000);
+    // Node 3 granted no votes until each of its groups had caught up, and
+    // every one of them has by now (it was refilled).
+    let log = cluster.nodes[2].log();
+    let caught_up = log.matches("caught up after rejoining").count();
+    assert!(
+        caught_up > 0,
+        "node 3 never caught up:\n{}",
+        cluster.nodes[2].log_tail()
+    );
+    for n in &cluster.nodes {
+        n.assert_no_panics();
+    }
+}
+
+#[test]
+fn a_group_resumes_at_its_committed_offsets_after_its_coordinator_is_killed() {
+    const TOPIC: &str = "group-failover";
+    const GROUP: &str = "failover-group";
+    let mut cluster = Cluster::start(3);
+    let names = ["--topic", TOPIC, "--group", GROUP];
+    let before = run_python(
+        "groups_restart.py",
+        &cluster.bootstrap(),
+        &[&["before", "--replication-factor", "3"], &names[..]].concat(),
+        TIMEOUT,
+    );
+    // The coordinator leads the group's offsets partition: kill it.
+    let coordinator = before["coordinator"]
+        .as_u64()
+        .and_then(|c| usize::try_from(c).ok())
+        .filter(|c| (1..=3).contains(c))
+        .unwrap_or_else(|| panic!("no coordinator node in {before}"));
+    cluster.nodes[coordinator - 1].kill9();
+    let live: Vec<String> = (1..=3)
+        .filter(|&i| i != coordinator)
+        .map(|i| cluster.nodes[i - 1].bootstrap())
+        .collect();
+    // The new coordinator has the group, Empty, with its offsets; a new
+    // member starts exactly at them and reads each other record once.
+    let (committed, consumed) = (
+        before["committed"].to_string(),
+        before["consumed"].to_string(),
+    );
+    run_python(
+        "groups_restart.py",
+        &live.join(","),
+        &[
+            &["after", "--committed", &committed, "--consumed", &consumed],
+            &names[..],
+        ]
+        .concat(),
+        TIMEOUT,
+    );
+    for n in &cluster.nodes {
+        n.assert_no_panics();
     }
 }
 

@@ -187,6 +187,14 @@ impl MetadataStore {
             .await
             .map_err(|e| MetadataOpenError::Raft(e.to_string()))?;
         let alone = voters.len() == 1 && voters.contains_key(&node.id());
+        crate::replication::rejoin::guard(
+            dir,
+            GroupId::Metadata,
+            raft.clone(),
+            node.groups(),
+            node.rejoining() && !initialized,
+        )
+        .map_err(io)?;
         if !initialized {
             if let Err(e) = raft.initialize(voters).await {
                 tracing::warn!(error = %e, "metadata group: initialize");

@@ -93,9 +93,11 @@ impl GroupCoordinator {
 
     /// ListGroups, filtered by state names (case-insensitive; empty: all).
     pub fn list(&self, states: &[String]) -> Vec<ListedGroup> {
+        self.load_led();
         let mut out: Vec<ListedGroup> = self
             .all()
             .into_iter()
+            .filter(|(id, _)| self.is_current_group(id))
             .filter_map(|(id, cell)| {
                 let g = cell.lock();
                 let state = g.state.as_str();
@@ -134,6 +136,7 @@ impl GroupCoordinator {
 
     fn delete_group(&self, id: &str) -> Result<super::store::Appended, GroupError> {
         check_group_id(id, true)?;
+        self.own(id)?;
         let cell = self.get(id).ok_or(GroupError::GroupIdNotFound)?;
         let mut g = cell.lock();
         match g.state {

@@ -63,7 +63,7 @@ impl GroupCoordinator {
     ) -> BoxFuture<'static, Vec<Option<GroupError>>> {
         let n = req.entries.len();
         let all = |e: GroupError| futures::future::ready(vec![Some(e); n]).boxed();
-        if let Err(e) = check_group_id(&req.group_id, true) {
+        if let Err(e) = check_group_id(&req.group_id, true).and_then(|()| self.own(&req.group_id)) {
             return all(e);
         }
         let cell = match self.get(&req.group_id) {
@@ -162,6 +162,7 @@ impl GroupCoordinator {
         topics: Option<Vec<(String, Vec<i32>)>>,
     ) -> Result<Vec<Fetched>, GroupError> {
         check_group_id(group_id, true)?;
+        self.own(group_id)?;
         let cell = self.get(group_id);
         let g = cell.as_ref().map(|c| c.lock());
         let offsets = g
@@ -203,7 +204,7 @@ impl GroupCoordinator {
         partitions: Vec<(String, i32)>,
     ) -> BoxFuture<'static, Result<Vec<Option<GroupError>>, GroupError>> {
         let fail = |e| futures::future::ready(Err(e)).boxed();
-        if let Err(e) = check_group_id(group_id, false) {
+        if let Err(e) = check_group_id(group_id, false).and_then(|()| self.own(group_id)) {
             return fail(e);
         }
         let Some(cell) = self.get(group_id) else {
@@ -275,6 +276,9 @@ impl GroupCoordinator {
         let retention = self.config.offsets_retention_ms;
         let mut removed_offsets = 0;
         for (id, cell) in self.all() {
+            if !self.is_current_group(&id) {
+                continue;
+            }
             let mut g = cell.lock();
             let expired = offsets::expired(&g, now_ms, retention);
             removed_offsets += expired.len();

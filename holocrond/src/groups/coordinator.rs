@@ -36,7 +36,8 @@ pub(crate) type Cell = Arc<Mutex<Group>>;
 pub struct GroupCoordinator {
     pub(crate) config: GroupConfig,
     pub(crate) log: OffsetsLog,
-    groups: RwLock<HashMap<String, Cell>>,
+    pub(crate) groups: RwLock<HashMap<String, Cell>>,
+    pub(crate) loads: super::ownership::Loads,
 }
 
 /// A JoinGroup, decoded.
@@ -103,34 +104,31 @@ impl GroupCoordinator {
     /// Loads the groups stored in the offsets topic's partitions.
     pub fn open(
         config: GroupConfig,
-        partitions: Vec<Arc<Partition>>,
+        partitions: Vec<Option<Arc<Partition>>>,
     ) -> Result<GroupCoordinator, LogError> {
         let log = OffsetsLog::new(partitions);
         let loaded = log.load()?;
-        let now = Instant::now();
-        let mut groups = HashMap::with_capacity(loaded.len());
+        let coordinator = GroupCoordinator {
+            config,
+            log,
+            groups: RwLock::new(HashMap::with_capacity(loaded.len())),
+            loads: Default::default(),
+        };
         let mut offsets = 0;
         for (id, l) in loaded {
-            let mut g = Group::new(&id, config.initial_rebalance_delay, crate::broker::now_ms());
-            if let Some(v) = l.value {
-                g.restore(v, now);
-            }
             offsets += l.offsets.len();
-            g.offsets = l.offsets;
-            groups.insert(id, Arc::new(Mutex::new(g)));
+            let cell = coordinator.restore(&id, l);
+            coordinator.groups.write().insert(id, cell);
         }
-        if !log.is_empty() {
+        let groups = coordinator.groups.read().len();
+        if groups > 0 {
             tracing::info!(
-                groups = groups.len(),
+                groups,
                 offsets,
                 "loaded consumer groups from the offsets topic"
             );
         }
-        Ok(GroupCoordinator {
-            config,
-            log,
-            groups: RwLock::new(groups),
-        })
+        Ok(coordinator)
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<Cell> {
@@ -201,7 +199,8 @@ impl GroupCoordinator {
     /// JoinGroup. The receiver yields the answer when the rebalance completes.
     pub fn join(self: &Arc<Self>, req: JoinRequest) -> oneshot::Receiver<JoinResult> {
         let fail = |e| answered(JoinResult::failed(e, &req.member_id));
-        if let Err(e) = check_group_id(&req.group_id, false) {
+        if let Err(e) = check_group_id(&req.group_id, false).and_then(|()| self.own(&req.group_id))
+        {
             return fail(e);
         }
         if req.session_timeout_ms < self.config.min_session_timeout_ms
@@ -357,7 +356,8 @@ impl GroupCoordinator {
     /// leader's is stored.
     pub fn sync(self: &Arc<Self>, req: SyncRequest) -> oneshot::Receiver<SyncResult> {
         let fail = |e| answered(SyncResult::failed(e));
-        if let Err(e) = check_group_id(&req.group_id, false) {
+        if let Err(e) = check_group_id(&req.group_id, false).and_then(|()| self.own(&req.group_id))
+        {
             return fail(e);
         }
         let Some(cell) = self.get(&req.group_id) else {
@@ -476,6 +476,7 @@ impl GroupCoordinator {
         generation: i32,
     ) -> Result<(), GroupError> {
         check_group_id(group_id, false)?;
+        self.own(group_id)?;
         let cell = self.get(group_id).ok_or(GroupError::UnknownMemberId)?;
         let mut g = cell.lock();
         if g.is(GroupState::Dead) {
@@ -512,6 +513,7 @@ impl GroupCoordinator {
         leaving: &[(String, Option<String>)],
     ) -> Result<Vec<Option<GroupError>>, GroupError> {
         check_group_id(group_id, false)?;
+        self.own(group_id)?;
         let Some(cell) = self.get(group_id) else {
             return Ok(vec![Some(GroupError::UnknownMemberId); leaving.len()]);
         };
@@ -560,6 +562,9 @@ impl GroupCoordinator {
     /// their first join and have nothing left.
     pub fn tick(&self, now: Instant) {
         for (id, cell) in self.all() {
+            if !self.is_current_group(&id) {
+                continue;
+            }
             let mut g = cell.lock();
             if g.next_deadline().is_some_and(|d| d <= now) {
                 g.tick(now);

@@ -50,6 +50,10 @@ pub enum GroupError {
     /// The group was removed (deleted or expired) while the request ran.
     #[error("coordinator not available")]
     CoordinatorNotAvailable,
+    /// Another node coordinates the group (it leads the group's offsets
+    /// partition), or this node does not know which yet.
+    #[error("not the coordinator of this group")]
+    NotCoordinator,
     /// The broker is shutting down.
     #[error("coordinator is shutting down")]
     ShuttingDown,

@@ -24,6 +24,7 @@ mod error;
 pub mod group;
 pub mod member;
 pub mod offsets;
+mod ownership;
 pub mod store;
 #[cfg(test)]
 mod tests_state;

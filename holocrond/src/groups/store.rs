@@ -68,15 +68,27 @@ impl Appended {
     }
 }
 
+/// Whether this node may coordinate the groups of one offsets partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// A standalone broker's partition: always.
+    Standalone,
+    /// This node leads the partition's Raft group in this term.
+    Leader(u64),
+    /// Another node leads it, or this node holds no replica of it.
+    Elsewhere,
+}
+
 /// The partitions of `__consumer_offsets`.
 #[derive(Debug)]
 pub struct OffsetsLog {
-    partitions: parking_lot::RwLock<Vec<Arc<Partition>>>,
+    /// By partition index; None where this node holds no replica.
+    partitions: parking_lot::RwLock<Vec<Option<Arc<Partition>>>>,
 }
 
 impl OffsetsLog {
-    /// Over the topic's partitions, in index order.
-    pub fn new(partitions: Vec<Arc<Partition>>) -> OffsetsLog {
+    /// Over the topic's partitions, in index order (None: no local replica).
+    pub fn new(partitions: Vec<Option<Arc<Partition>>>) -> OffsetsLog {
         OffsetsLog {
             partitions: parking_lot::RwLock::new(partitions),
         }
@@ -93,9 +105,32 @@ impl OffsetsLog {
         self.partitions.read().is_empty()
     }
 
+    /// How many partitions the topic has.
+    pub fn len(&self) -> usize {
+        self.partitions.read().len()
+    }
+
     /// The partition index of a group.
     pub fn partition_of(&self, group: &str) -> usize {
         partition_for(group, self.partitions.read().len())
+    }
+
+    /// The local replica of partition `index`.
+    pub fn partition(&self, index: usize) -> Option<Arc<Partition>> {
+        self.partitions.read().get(index).cloned().flatten()
+    }
+
+    /// Whether this node may coordinate partition `index`'s groups now.
+    pub fn ownership(&self, index: usize) -> Ownership {
+        match self.partition(index) {
+            None => Ownership::Elsewhere,
+            Some(p) => match p.replica() {
+                None => Ownership::Standalone,
+                Some(r) => r
+                    .ready_term()
+                    .map_or(Ownership::Elsewhere, Ownership::Leader),
+            },
+        }
     }
 
     /// Appends records to the group's partition as one batch, so a request's
@@ -107,13 +142,9 @@ impl OffsetsLog {
         writes: &[Write],
         too_large: GroupError,
     ) -> Result<Appended, GroupError> {
-        let partition = {
-            let partitions = self.partitions.read();
-            partitions
-                .get(partition_for(group, partitions.len()))
-                .cloned()
-        }
-        .ok_or(GroupError::CoordinatorNotAvailable)?;
+        let partition = self
+            .partition(self.partition_of(group))
+            .ok_or(GroupError::NotCoordinator)?;
         if writes.is_empty() {
             return Ok(Appended {
                 partition,
@@ -137,11 +168,25 @@ impl OffsetsLog {
         })
     }
 
-    /// Reads every partition from its start and rebuilds the groups' stored state.
+    /// Reads every standalone partition from its start and rebuilds the
+    /// groups' stored state. Replicated partitions are read when this node
+    /// gains their leadership ([`OffsetsLog::load_one`]).
     pub fn load(&self) -> Result<HashMap<String, Loaded>, LogError> {
         let mut groups: HashMap<String, Loaded> = HashMap::new();
-        for p in self.partitions.read().iter() {
-            load_partition(p, &mut groups)?;
+        for p in self.partitions.read().iter().flatten() {
+            if p.replica().is_none() {
+                load_partition(p, &mut groups)?;
+            }
+        }
+        groups.retain(|_, g| g.value.is_some() || !g.offsets.is_empty());
+        Ok(groups)
+    }
+
+    /// Reads partition `index` from its start (up to its high watermark).
+    pub fn load_one(&self, index: usize) -> Result<HashMap<String, Loaded>, LogError> {
+        let mut groups: HashMap<String, Loaded> = HashMap::new();
+        if let Some(p) = self.partition(index) {
+            load_partition(&p, &mut groups)?;
         }
         groups.retain(|_, g| g.value.is_some() || !g.offsets.is_empty());
         Ok(groups)

@@ -204,6 +204,14 @@ impl Partition {
             .is_initialized()
             .await
             .map_err(|e| raft_err(e.to_string()))?;
+        crate::replication::rejoin::guard(
+            dir,
+            group,
+            raft.clone(),
+            node.groups(),
+            node.rejoining() && !initialized,
+        )
+        .map_err(io_err)?;
         if !initialized {
             if let Err(e) = raft.initialize(members.clone()).await {
                 tracing::debug!(partition = %id, error = %e, "initialize");
@@ -269,8 +277,14 @@ impl Replica {
 
     /// Whether this node leads and is ready for writes.
     pub fn is_ready_leader(&self) -> bool {
+        self.ready_term().is_some()
+    }
+
+    /// The term this node leads in, once ready for writes (everything
+    /// committed before the term is applied by then).
+    pub fn ready_term(&self) -> Option<u64> {
         let term = self.writer.lock().term;
-        term != 0 && self.leader() == Some((self.node, term))
+        (term != 0 && self.leader() == Some((self.node, term))).then_some(term)
     }
 
     /// Refuses unless this node leads the partition.

@@ -12,6 +12,7 @@ pub mod meta_sm;
 pub mod node;
 pub mod partition_sm;
 pub mod raft_state;
+pub mod rejoin;
 pub mod router;
 pub mod rpc;
 pub mod service;
@@ -53,6 +54,11 @@ pub fn raft_config(
         enable_pre_vote: Some(true),
         snapshot_policy: openraft::SnapshotPolicy::Never,
         max_in_snapshot_log_to_keep: u64::MAX,
+        // A follower whose data directory was wiped comes back with an
+        // empty log. The leader then replicates to it from the beginning
+        // instead of asserting; the wiped node itself does not vote until
+        // it has caught up (`rejoin`).
+        allow_log_reversion: Some(true),
         ..openraft::Config::default()
     };
     Ok(std::sync::Arc::new(config.validate()?))

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 
 use super::group_id::GroupId;
+use super::rejoin::Membership;
 use super::router::{CallError, GroupNetwork, PeerTransport, Router};
 use super::rpc::{HandlerError, RpcHandle, RpcHandler};
 use super::service::Groups;
@@ -19,6 +20,11 @@ use super::types::NodeId;
 /// RPC kinds at or above this are node services (metadata forwarding,
 /// replica status), not Raft messages.
 pub const FIRST_SERVICE_KIND: u8 = 32;
+
+/// The probe a node without data sends its peers: do you belong to a formed
+/// cluster? Answered by the RPC handler itself, before the broker exists
+/// (see `rejoin`).
+pub const PROBE: u8 = 33;
 
 /// How Raft messages leave this node.
 #[derive(Debug, Clone)]
@@ -60,22 +66,32 @@ pub struct RaftNode {
     groups: Groups,
     router: Router<Transport>,
     config: Arc<openraft::Config>,
+    rejoining: bool,
 }
 
 impl RaftNode {
-    /// A runtime for node `id` sending over `transport`.
+    /// A runtime for node `id` sending over `transport`; `rejoining` when
+    /// this node started without data in a formed cluster (see `rejoin`).
     pub fn new(
         id: NodeId,
         transport: Transport,
         groups: Groups,
         config: Arc<openraft::Config>,
+        rejoining: bool,
     ) -> RaftNode {
         RaftNode {
             id,
             groups,
             router: Router::new(transport),
             config,
+            rejoining,
         }
+    }
+
+    /// Whether this node started without data in a formed cluster: the
+    /// groups it opens empty grant no votes until they have caught up.
+    pub fn rejoining(&self) -> bool {
+        self.rejoining
     }
 
     /// This node's id.
@@ -122,6 +138,7 @@ impl RaftNode {
 pub struct NodeRpcHandler {
     groups: Groups,
     services: ServiceSlot,
+    membership: Membership,
 }
 
 impl std::fmt::Debug for NodeRpcHandler {
@@ -131,9 +148,14 @@ impl std::fmt::Debug for NodeRpcHandler {
 }
 
 impl NodeRpcHandler {
-    /// A handler for `groups` and the services in `services`.
-    pub fn new(groups: Groups, services: ServiceSlot) -> Arc<Self> {
-        Arc::new(Self { groups, services })
+    /// A handler for `groups` and the services in `services`; probes are
+    /// answered from `membership`.
+    pub fn new(groups: Groups, services: ServiceSlot, membership: Membership) -> Arc<Self> {
+        Arc::new(Self {
+            groups,
+            services,
+            membership,
+        })
     }
 }
 
@@ -145,6 +167,10 @@ impl RpcHandler for NodeRpcHandler {
         kind: u8,
         payload: Bytes,
     ) -> BoxFuture<'static, Result<Bytes, HandlerError>> {
+        if kind == PROBE {
+            let answer = self.membership.answer().map_err(HandlerError::from);
+            return Box::pin(async move { answer });
+        }
         if kind >= FIRST_SERVICE_KIND {
             return match self.services.get() {
                 Some(s) => s.handle(from, group, kind, payload),

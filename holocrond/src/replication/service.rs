@@ -5,7 +5,7 @@
 //! this node does not (yet) host is answered with an error, which the
 //! sender's Raft treats as a network failure and retries.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::Arc;
 
@@ -48,6 +48,8 @@ impl std::fmt::Debug for GroupRaft {
 #[derive(Debug, Default, Clone)]
 pub struct Groups {
     map: Arc<RwLock<HashMap<GroupId, GroupRaft>>>,
+    /// Groups that grant no votes yet (a rejoining node's, see `rejoin`).
+    gated: Arc<RwLock<HashSet<GroupId>>>,
 }
 
 impl Groups {
@@ -58,7 +60,23 @@ impl Groups {
 
     /// Stops routing messages for `id`.
     pub fn remove(&self, id: &GroupId) -> Option<GroupRaft> {
+        self.ungate(id);
         self.map.write().remove(id)
+    }
+
+    /// Stops `id` granting votes.
+    pub fn gate(&self, id: GroupId) {
+        self.gated.write().insert(id);
+    }
+
+    /// Lets `id` grant votes again.
+    pub fn ungate(&self, id: &GroupId) {
+        self.gated.write().remove(id);
+    }
+
+    /// Whether `id` grants votes.
+    pub fn votes(&self, id: &GroupId) -> bool {
+        !self.gated.read().contains(id)
     }
 
     /// The Raft of `id`.
@@ -70,6 +88,9 @@ impl Groups {
     pub async fn handle(&self, group: &[u8], kind: u8, payload: Bytes) -> Bytes {
         let answer = match GroupId::decode(group) {
             None => Err("malformed group id".to_owned()),
+            Some(id) if matches!(kind, kind::VOTE | kind::PRE_VOTE) && !self.votes(&id) => Err(
+                format!("group {id} is rejoining and grants no votes until it has caught up"),
+            ),
             Some(id) => match self.get(&id) {
                 None => Err(format!("group {id} is not hosted here")),
                 Some(GroupRaft::Meta(raft)) => dispatch(&raft, kind, payload).await,

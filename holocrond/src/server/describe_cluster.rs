@@ -27,16 +27,26 @@ pub(super) fn handle(
     _version: i16,
 ) -> ResponseKind {
     let (host, port) = advertised(broker, ctx);
-    let node = BrokerId(broker.config.node_id);
+    let brokers = super::metadata::live_brokers(broker, broker.config.node_id, host, port)
+        .into_iter()
+        .map(|(id, host, port)| {
+            DescribeClusterBroker::default()
+                .with_broker_id(BrokerId(id))
+                .with_host(StrBytes::from_string(host))
+                .with_port(port)
+        })
+        .collect();
+    let controller = broker
+        .metadata
+        .leader()
+        .and_then(|l| i32::try_from(l).ok())
+        .unwrap_or(-1);
     ResponseKind::DescribeCluster(
         DescribeClusterResponse::default()
             .with_endpoint_type(req.endpoint_type)
             .with_cluster_id(StrBytes::from_string(broker.metadata.cluster_id()))
-            .with_controller_id(node)
-            .with_brokers(vec![DescribeClusterBroker::default()
-                .with_broker_id(node)
-                .with_host(StrBytes::from_string(host))
-                .with_port(port)])
+            .with_controller_id(BrokerId(controller))
+            .with_brokers(brokers)
             .with_cluster_authorized_operations(if req.include_cluster_authorized_operations {
                 ALL_CLUSTER_OPS
             } else {

@@ -36,7 +36,7 @@ pub(super) fn handle(
             let mut out = DescribedGroup::default()
                 .with_group_id(id.clone())
                 .with_authorized_operations(ops);
-            if let Err(e) = check_group_id(&id.0, true) {
+            if let Err(e) = check_group_id(&id.0, true).and_then(|()| broker.groups.own(&id.0)) {
                 out.error_code = group_error(e).code();
                 return out;
             }

@@ -91,7 +91,7 @@ pub fn group_error(e: crate::groups::GroupError) -> ErrorCode {
         G::CoordinatorNotAvailable | G::StorageFailed | G::StorageTimedOut => {
             ErrorCode::CoordinatorNotAvailable
         }
-        G::ShuttingDown => ErrorCode::NotCoordinator,
+        G::ShuttingDown | G::NotCoordinator => ErrorCode::NotCoordinator,
         // As Kafka answers records too large for the offsets topic.
         G::CommitTooLarge => ErrorCode::InvalidCommitOffsetSize,
         G::GroupTooLarge => ErrorCode::UnknownServerError,

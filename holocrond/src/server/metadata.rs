@@ -83,20 +83,15 @@ pub(super) async fn handle(
             topics
         }
     };
-    let state = broker.metadata.snapshot();
-    let mut brokers = vec![MetadataResponseBroker::default()
-        .with_node_id(BrokerId(node))
-        .with_host(StrBytes::from_string(host))
-        .with_port(port)];
-    if broker.config.cluster.is_some() {
-        brokers.extend(state.brokers.values().filter(|b| b.id != node).map(|b| {
+    let brokers = live_brokers(broker, node, host, port)
+        .into_iter()
+        .map(|(id, host, port)| {
             MetadataResponseBroker::default()
-                .with_node_id(BrokerId(b.id))
-                .with_host(StrBytes::from_string(b.host.clone()))
-                .with_port(b.port)
-        }));
-        brokers.sort_by_key(|b| b.node_id.0);
-    }
+                .with_node_id(BrokerId(id))
+                .with_host(StrBytes::from_string(host))
+                .with_port(port)
+        })
+        .collect();
     let controller = broker
         .metadata
         .leader()
@@ -206,4 +201,31 @@ fn describe_topic(broker: &Broker, t: &TopicMeta, with_ops: bool) -> MetadataRes
         } else {
             OPS_NOT_REQUESTED
         })
+}
+
+/// The brokers clients may use, by id: this one (as the client reached
+/// it), and in a cluster every registered node this node is connected to
+/// now. As in Kafka, a node that is down is not listed, so clients do not
+/// wait on it (a partition may still name it as leader until the survivors
+/// elect another).
+pub(super) fn live_brokers(
+    broker: &Broker,
+    me: i32,
+    host: String,
+    port: i32,
+) -> Vec<(i32, String, i32)> {
+    let mut out = vec![(me, host, port)];
+    if let Some(rpc) = &broker.rpc {
+        let state = broker.metadata.snapshot();
+        out.extend(
+            state
+                .brokers
+                .values()
+                .filter(|b| b.id != me)
+                .filter(|b| u64::try_from(b.id).is_ok_and(|id| rpc.is_connected(id)))
+                .map(|b| (b.id, b.host.clone(), b.port)),
+        );
+        out.sort_by_key(|b| b.0);
+    }
+    out
 }
