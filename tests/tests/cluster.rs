@@ -85,6 +85,11 @@ fn node_args(certs: &Path, id: u32, peers: &str) -> Vec<String> {
 
 impl Cluster {
     fn start(n: u32) -> Cluster {
+        Cluster::start_with(n, &[])
+    }
+
+    /// Starts `n` nodes, each also given `extra` flags.
+    fn start_with(n: u32, extra: &[&str]) -> Cluster {
         let guard = ONE_CLUSTER.lock().unwrap_or_else(|p| p.into_inner());
         let certs = tempfile::tempdir().expect("tempdir");
         make_certs(certs.path(), n);
@@ -96,8 +101,10 @@ impl Cluster {
         // leader, which needs a quorum: start them all at once.
         let handles: Vec<_> = (1..=n)
             .map(|i| {
+                let mut extra_args = node_args(certs.path(), i, &peers);
+                extra_args.extend(extra.iter().map(|a| (*a).to_owned()));
                 let opts = BrokerOpts {
-                    extra_args: node_args(certs.path(), i, &peers),
+                    extra_args,
                     start_timeout: Duration::from_secs(120),
                     ..BrokerOpts::default()
                 };
@@ -522,6 +529,128 @@ fn a_group_resumes_at_its_committed_offsets_after_its_coordinator_is_killed() {
         ]
         .concat(),
         TIMEOUT,
+    );
+    for n in &cluster.nodes {
+        n.assert_no_panics();
+    }
+}
+
+/// The smallest base offset among a topic partition's segment files on
+/// one node (None: no segment yet).
+fn first_segment_base(node: &Broker, dir: &str) -> Option<u64> {
+    fs::read_dir(node.data_dir().join(dir))
+        .ok()?
+        .flatten()
+        .filter_map(|f| {
+            let name = f.file_name().into_string().ok()?;
+            name.strip_suffix(".log")?.parse::<u64>().ok()
+        })
+        .min()
+}
+
+#[test]
+fn retention_purges_replicated_logs_and_a_lagging_follower_installs_the_snapshot() {
+    const TOPIC: &str = "retained";
+    let mut cluster = Cluster::start_with(3, &["--retention-check-interval-ms", "300"]);
+    run_python(
+        "create_topic.py",
+        &cluster.bootstrap(),
+        &[
+            "--topic",
+            TOPIC,
+            "--replication-factor",
+            "3",
+            "--config",
+            "segment.bytes=8192",
+            "--config",
+            "retention.bytes=16384",
+        ],
+        TIMEOUT,
+    );
+    // Node 3 is down while retention deletes what it has not got yet.
+    cluster.nodes[2].stop();
+    let live = format!(
+        "{},{}",
+        cluster.nodes[0].bootstrap(),
+        cluster.nodes[1].bootstrap()
+    );
+    let summary = run_python(
+        "produce.py",
+        &live,
+        &["--topic", TOPIC, "--records", "3000"],
+        TIMEOUT,
+    );
+    assert_eq!(summary["errors"], 0, "{summary}");
+    // Retention removes the oldest segments on the running replicas
+    // (bounded wait): their first segment no longer starts at 0.
+    let dir = format!("{TOPIC}-0");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while cluster.nodes[..2]
+        .iter()
+        .any(|n| first_segment_base(n, &dir).is_none_or(|b| b == 0))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "retention did not delete segments within 60 s: first bases {:?}",
+            cluster.nodes[..2]
+                .iter()
+                .map(|n| first_segment_base(n, &dir))
+                .collect::<Vec<_>>()
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    // Node 3 comes back behind the leader's log start: it gets the
+    // snapshot, starts its log there and fetches the rest.
+    cluster.nodes[2].restart();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while first_segment_base(&cluster.nodes[2], &dir).is_none_or(|b| b == 0)
+        || topic_log_bytes(&cluster.nodes[2], TOPIC) == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "node 3 did not install the snapshot within 60 s (first base {:?})\n{}",
+            first_segment_base(&cluster.nodes[2], &dir),
+            cluster.nodes[2].log_tail()
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        cluster.nodes[2]
+            .log()
+            .contains("installing the leader's snapshot"),
+        "node 3 caught up without a snapshot:\n{}",
+        cluster.nodes[2].log_tail()
+    );
+    // Without node 1, nodes 2 and 3 serve the retained records: every
+    // offset from the log start to the end, once.
+    thread::sleep(Duration::from_secs(2));
+    cluster.nodes[0].stop();
+    wait_for_leaders(&cluster.nodes[1], TOPIC, &[2, 3]);
+    let live = format!(
+        "{},{}",
+        cluster.nodes[1].bootstrap(),
+        cluster.nodes[2].bootstrap()
+    );
+    let dump = cluster.nodes[1].work_dir().join("retained.jsonl");
+    run_python(
+        "dump.py",
+        &live,
+        &[
+            "--topic",
+            TOPIC,
+            "--out",
+            dump.to_str().expect("utf-8 path"),
+        ],
+        TIMEOUT,
+    );
+    let stored = read_dump(&dump);
+    let offsets: Vec<i64> = stored.iter().map(|r| r.offset).collect();
+    let first = *offsets.first().expect("records after retention");
+    assert!(first > 0, "nothing was deleted: the first offset is 0");
+    assert_eq!(
+        offsets,
+        (first..3000).collect::<Vec<_>>(),
+        "records from the log start to the end, each once"
     );
     for n in &cluster.nodes {
         n.assert_no_panics();

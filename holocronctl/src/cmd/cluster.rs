@@ -4,8 +4,10 @@ use std::time::{Instant, SystemTime};
 
 use holocron_proto::client::{Client, ClusterView};
 use holocron_proto::kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
+use holocron_proto::kafka_protocol::messages::describe_quorum_response::PartitionData as QuorumPartition;
 use holocron_proto::kafka_protocol::messages::{
-    ApiKey, DescribeClusterRequest, DescribeQuorumRequest, MetadataRequest, TopicName,
+    ApiKey, DescribeClusterRequest, DescribeQuorumRequest, DescribeQuorumResponse, MetadataRequest,
+    TopicName,
 };
 use holocron_proto::kafka_protocol::protocol::StrBytes;
 use serde::{Deserialize, Serialize};
@@ -30,8 +32,12 @@ pub struct ClusterInfo {
     pub metadata_leader_id: Option<i32>,
     /// Epoch of the metadata leader (null: unknown).
     pub metadata_leader_epoch: Option<i32>,
-    /// Brokers by node id.
+    /// Brokers by node id (the live ones: a node that is down is not
+    /// listed by Metadata).
     pub brokers: Vec<BrokerEntry>,
+    /// Every voter of the metadata quorum with its role (empty when the
+    /// broker does not serve DescribeQuorum).
+    pub nodes: Vec<NodeRole>,
     /// Number of topics (internal included).
     pub topics: usize,
     /// Number of partitions.
@@ -42,6 +48,20 @@ pub struct ClusterInfo {
     pub client_version: String,
     /// APIs the bootstrap broker serves.
     pub api_versions: Vec<ApiVersionEntry>,
+}
+
+/// A node of the metadata quorum and its role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRole {
+    /// Node id.
+    pub node_id: i32,
+    /// `leader`, `follower`, or `offline` (a voter no live broker lists).
+    pub role: String,
+    /// Its metadata log end (null: unknown, asked of a non-leader).
+    pub metadata_log_end: Option<i64>,
+    /// Its last acknowledgement to the metadata leader, ms since the
+    /// epoch (null: unknown).
+    pub last_fetch_ms: Option<i64>,
 }
 
 /// One API a broker serves.
@@ -91,6 +111,19 @@ impl Document for ClusterInfo {
             ]);
         }
         s.push_str(&output::render(&t));
+        if !self.nodes.is_empty() {
+            s.push_str("\nNodes (metadata quorum)\n");
+            let mut t = out.table(&["id", "role", "metadata-log-end", "last-fetch"]);
+            for n in &self.nodes {
+                t.add_row(vec![
+                    n.node_id.to_string(),
+                    n.role.clone(),
+                    output::opt(n.metadata_log_end),
+                    n.last_fetch_ms.map_or("-".into(), output::time_ms),
+                ]);
+            }
+            s.push_str(&output::render(&t));
+        }
         s.push_str("\nAPI versions (bootstrap broker)\n");
         let mut t = out.table(&["api", "key", "min", "max", "used"]);
         for a in &self.api_versions {
@@ -187,7 +220,35 @@ async fn info(client: &Client) -> CtlResult<ClusterInfo> {
             controller = dc.controller_id.0;
         }
     }
-    let (metadata_leader_id, metadata_leader_epoch) = metadata_leader(client).await;
+    let quorum = metadata_quorum(client).await;
+    let (metadata_leader_id, metadata_leader_epoch) = quorum
+        .as_ref()
+        .filter(|q| q.leader_id.0 >= 0)
+        .map_or((None, None), |q| {
+            (Some(q.leader_id.0), Some(q.leader_epoch))
+        });
+    let live: Vec<i32> = view.brokers.iter().map(|b| b.node_id).collect();
+    let nodes = quorum.map_or_else(Vec::new, |q| {
+        q.current_voters
+            .iter()
+            .map(|v| {
+                let id = v.replica_id.0;
+                let role = if !live.contains(&id) {
+                    "offline"
+                } else if id == q.leader_id.0 {
+                    "leader"
+                } else {
+                    "follower"
+                };
+                NodeRole {
+                    node_id: id,
+                    role: role.into(),
+                    metadata_log_end: (v.log_end_offset >= 0).then_some(v.log_end_offset),
+                    last_fetch_ms: (v.last_fetch_timestamp >= 0).then_some(v.last_fetch_timestamp),
+                }
+            })
+            .collect()
+    });
     let api_versions = client
         .api_versions()
         .await?
@@ -216,6 +277,7 @@ async fn info(client: &Client) -> CtlResult<ClusterInfo> {
         metadata_leader_id,
         metadata_leader_epoch,
         brokers: broker_entries(&view),
+        nodes,
         topics: view.topics.len(),
         partitions: view.topics.iter().map(|t| t.partitions.len()).sum(),
         bootstrap: client.config().bootstrap.join(","),
@@ -224,21 +286,29 @@ async fn info(client: &Client) -> CtlResult<ClusterInfo> {
     })
 }
 
-/// The metadata quorum's leader, if the broker serves DescribeQuorum.
-async fn metadata_leader(client: &Client) -> (Option<i32>, Option<i32>) {
-    let req = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
-        .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
-        .with_partitions(vec![PartitionData::default().with_partition_index(0)])]);
-    match client.send_any(req).await {
-        Ok(resp) if resp.error_code == 0 => resp
-            .topics
-            .first()
-            .and_then(|t| t.partitions.first())
-            .filter(|p| p.error_code == 0 && p.leader_id.0 >= 0)
-            .map_or((None, None), |p| {
-                (Some(p.leader_id.0), Some(p.leader_epoch))
-            }),
-        _ => (None, None),
+/// The metadata quorum (`__cluster_metadata` partition 0), asked of the
+/// metadata leader when known (it alone knows per-voter progress); None
+/// if the broker does not serve DescribeQuorum.
+async fn metadata_quorum(client: &Client) -> Option<QuorumPartition> {
+    let req = || {
+        DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
+            .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
+            .with_partitions(vec![PartitionData::default().with_partition_index(0)])])
+    };
+    let first = |resp: DescribeQuorumResponse| {
+        (resp.error_code == 0)
+            .then(|| resp.topics.into_iter().next())
+            .flatten()
+            .and_then(|t| t.partitions.into_iter().next())
+            .filter(|p| p.error_code == 0)
+    };
+    let any = first(client.send_any(req()).await.ok()?)?;
+    if any.leader_id.0 < 0 {
+        return Some(any);
+    }
+    match client.send_to(any.leader_id.0, req()).await {
+        Ok(resp) => first(resp).or(Some(any)),
+        Err(_) => Some(any),
     }
 }
 

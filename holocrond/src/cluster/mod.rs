@@ -29,6 +29,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::log::{FlushPolicy, Log, LogConfig};
+use crate::partition::quorum::{progress, CaughtUp, QuorumView, ReplicaProgress};
 use crate::replication::group_id::GroupId;
 use crate::replication::log_store::RaftLogStore;
 use crate::replication::meta_sm::{self, MetaStateMachine};
@@ -138,6 +139,8 @@ pub struct MetadataStore {
     nodes: RwLock<Nodes>,
     /// Orders changes made on this node while it leads.
     write_lock: tokio::sync::Mutex<()>,
+    /// When voters were last seen caught up (DescribeQuorum).
+    caught_up: CaughtUp,
 }
 
 impl std::fmt::Debug for MetadataStore {
@@ -210,6 +213,7 @@ impl MetadataStore {
             node,
             nodes: RwLock::new(nodes),
             write_lock: tokio::sync::Mutex::new(()),
+            caught_up: CaughtUp::default(),
         })
     }
 
@@ -262,6 +266,46 @@ impl MetadataStore {
     /// The current metadata leader, if known.
     pub fn leader(&self) -> Option<NodeId> {
         self.raft.metrics().borrow_watched().current_leader
+    }
+
+    /// The metadata quorum (DescribeQuorum of `__cluster_metadata`): the
+    /// leader this node knows and its term; per-voter progress when this
+    /// node leads. Offsets are Raft indexes plus one.
+    pub fn quorum(&self) -> QuorumView {
+        let m = self.raft.metrics().borrow_watched().clone();
+        let leo = m.last_log_index.map_or(0, |i| i + 1);
+        let mut replicas = Vec::new();
+        if m.current_leader == Some(m.id) {
+            replicas.push(ReplicaProgress {
+                node: i32::try_from(m.id).unwrap_or(-1),
+                voter: true,
+                log_end_offset: i64::try_from(leo).unwrap_or(i64::MAX),
+                last_fetch_ms: crate::broker::now_ms(),
+                last_caught_up_ms: crate::broker::now_ms(),
+            });
+            replicas.extend(progress(&m, leo, |i| Some(i + 1), &self.caught_up));
+        } else {
+            replicas.extend(m.membership_config.membership().voter_ids().map(|n| {
+                ReplicaProgress {
+                    node: i32::try_from(n).unwrap_or(-1),
+                    voter: true,
+                    log_end_offset: -1,
+                    last_fetch_ms: -1,
+                    last_caught_up_ms: -1,
+                }
+            }));
+        }
+        QuorumView {
+            leader: m
+                .current_leader
+                .and_then(|l| i32::try_from(l).ok())
+                .unwrap_or(-1),
+            epoch: i32::try_from(m.current_term).unwrap_or(i32::MAX),
+            high_watermark: m
+                .local_committed
+                .map_or(0, |c| i64::try_from(c.index + 1).unwrap_or(i64::MAX)),
+            replicas,
+        }
     }
 
     /// The nodes replicas may be placed on.

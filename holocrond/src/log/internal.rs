@@ -132,6 +132,18 @@ impl Log {
     }
 }
 
+impl Log {
+    /// The log end offset just after entry `ordinal` (data or internal):
+    /// what a replica whose log ends with that entry reports as its log end.
+    pub fn end_offset_after(&self, ordinal: u64) -> Result<u64, LogError> {
+        let bytes = self.read_entry(ordinal)?;
+        Ok(match classify(&bytes)? {
+            StoredEntry::Data { last_offset, .. } => last_offset + 1,
+            StoredEntry::Internal { base_offset, .. } => base_offset,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -37,6 +37,22 @@ impl Log {
     /// The log start moves to the first remaining segment if it was below.
     pub fn apply_retention(&mut self, now_ms: i64) -> Result<RetentionOutcome, LogError> {
         self.check_writable()?;
+        let n = self.retention_count(now_ms);
+        self.delete_oldest(n)
+    }
+
+    /// The last ordinal of the sealed segments retention would delete now,
+    /// if any: a replicated log deletes them through a Raft snapshot there
+    /// and a purge (DESIGN.md §4), not directly.
+    pub fn retention_boundary(&self, now_ms: i64) -> Option<u64> {
+        let n = self.retention_count(now_ms);
+        n.checked_sub(1)
+            .and_then(|last| self.sealed.get(last))
+            .map(|s| s.next_ordinal().saturating_sub(1))
+    }
+
+    /// How many of the oldest sealed segments the three rules delete.
+    fn retention_count(&self, now_ms: i64) -> usize {
         let mut n = self.count_below_start();
         if let Some(retention_ms) = self.config.retention_ms() {
             let expired = self
@@ -63,7 +79,7 @@ impl Log {
                 n += 1;
             }
         }
-        self.delete_oldest(n)
+        n
     }
 
     /// Deletes the sealed segments whose every entry is below the log

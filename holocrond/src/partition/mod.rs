@@ -12,6 +12,7 @@
 //! long-polling fetcher waiting on it.
 
 pub mod flusher;
+pub mod quorum;
 pub mod registry;
 pub mod replica;
 
@@ -552,10 +553,12 @@ impl Partition {
 
     /// Retention by time and size.
     pub fn apply_retention(&self, now_ms: i64) -> Result<RetentionOutcome, LogError> {
-        if self.replica.is_some() {
-            // A replicated log may only shrink through a Raft snapshot and
-            // purge (DESIGN.md §4); that path is not built yet, so
-            // replicated partitions keep their data.
+        if let Some(r) = &self.replica {
+            // A replicated log shrinks only through a Raft snapshot and a
+            // purge (DESIGN.md §4), in the background.
+            if let Some(index) = self.log.read().retention_boundary(now_ms) {
+                r.retain_through(index);
+            }
             return Ok(RetentionOutcome::default());
         }
         self.log.write().apply_retention(now_ms)

@@ -81,6 +81,10 @@ pub struct Replica {
     /// Wakes the leadership task to prepare the writer again (a write of
     /// this term was refused or stored elsewhere than predicted).
     reprepare: Arc<tokio::sync::Notify>,
+    /// When followers were last seen caught up (DescribeQuorum).
+    caught_up: super::quorum::CaughtUp,
+    /// A retention pass (snapshot, then purge) is running.
+    retaining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Replica {
@@ -234,6 +238,8 @@ impl Partition {
             writer: Mutex::new(Writer::default()),
             log_end,
             reprepare: Arc::new(tokio::sync::Notify::new()),
+            caught_up: Default::default(),
+            retaining: Default::default(),
         };
         let reprepare = replica.reprepare.clone();
         let partition = Arc::new_cyclic(|me| Partition {
@@ -266,6 +272,58 @@ impl Replica {
     /// The group's Raft.
     pub fn raft(&self) -> &PartitionRaft {
         &self.raft
+    }
+
+    /// Retention through entry `index` (the last entry of the segments
+    /// retention deletes): a snapshot ending exactly there, then a purge
+    /// of the log up to it (DESIGN.md §4). Runs in the background, one
+    /// pass at a time; openraft delays the purge while a follower still
+    /// needs those entries, and sends a lagging follower the snapshot.
+    pub fn retain_through(&self, index: u64) {
+        use std::sync::atomic::Ordering;
+        let Some(point) = self.sm.snapshot_point(index) else {
+            return;
+        };
+        if self.retaining.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (raft, sm, retaining) = (self.raft.clone(), self.sm.clone(), self.retaining.clone());
+        tokio::spawn(async move {
+            let snapshotted = |raft: &PartitionRaft| {
+                raft.metrics()
+                    .borrow_watched()
+                    .snapshot
+                    .is_some_and(|s| s.index >= point)
+            };
+            if !snapshotted(&raft) {
+                sm.aim_snapshot(point);
+                if raft.trigger().snapshot().await.is_ok() {
+                    let _ = raft
+                        .wait(Some(std::time::Duration::from_secs(30)))
+                        .metrics(
+                            |m| m.snapshot.is_some_and(|s| s.index >= point),
+                            "retention snapshot",
+                        )
+                        .await;
+                }
+            }
+            if snapshotted(&raft) {
+                if let Err(e) = raft.trigger().purge_log(point).await {
+                    tracing::warn!(error = %e, "retention: cannot purge the raft log");
+                }
+            }
+            retaining.store(false, Ordering::Release);
+        });
+    }
+
+    /// This node's id.
+    pub fn raft_node(&self) -> NodeId {
+        self.node
+    }
+
+    /// When followers were last seen caught up.
+    pub fn caught_up(&self) -> &super::quorum::CaughtUp {
+        &self.caught_up
     }
 
     /// The leader this replica knows of and its term.

@@ -75,6 +75,8 @@ struct Inner {
     last_persist: Mutex<Instant>,
     hwm: watch::Sender<u64>,
     snapshot: Mutex<StoredSnapshot>,
+    /// The entry the next snapshot ends at (retention's boundary), if set.
+    aim: Mutex<Option<u64>>,
 }
 
 impl PartitionStateMachine {
@@ -110,8 +112,28 @@ impl PartitionStateMachine {
                 last_persist: Mutex::new(Instant::now()),
                 hwm,
                 snapshot: Mutex::new(snapshot),
+                aim: Mutex::new(None),
             }),
         })
+    }
+
+    /// Makes the next snapshot end at entry `index` (applied, at or after
+    /// the membership in force) instead of at the last applied entry:
+    /// retention deletes through exactly there, so a follower installing
+    /// the snapshot loses nothing the leader still keeps.
+    pub fn aim_snapshot(&self, index: u64) {
+        *self.inner.aim.lock() = Some(index);
+    }
+
+    /// The entry a snapshot can end at for retention through `index`: not
+    /// past the last applied entry, and not before the membership in force
+    /// (a snapshot carries the membership as of its end).
+    pub fn snapshot_point(&self, index: u64) -> Option<u64> {
+        let a = self.inner.applied.lock();
+        let applied = a.last_applied?.index;
+        let membership = a.membership.log_id().map_or(0, |l| l.index);
+        let point = index.min(applied);
+        (point >= membership).then_some(point)
     }
 
     /// Calls `hook` for every data batch applied from now on.
@@ -165,15 +187,24 @@ impl RaftSnapshotBuilder<HoloRaft> for PartitionStateMachine {
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
         let applied = self.inner.applied.lock().clone();
+        let aim = self.inner.aim.lock().take();
+        let (last_log_id, next_offset) = match aim.and_then(|i| self.snapshot_point(i)) {
+            Some(point) if Some(point) != applied.last_applied.map(|l| l.index) => {
+                let log = self.inner.log.read();
+                let entry = log.read_entry(point).map_err(io::Error::other)?;
+                let term = entry_codec::term_of(point, &entry)?;
+                let next = log.end_offset_after(point).map_err(io::Error::other)?;
+                (Some(super::types::log_id(term, point)), next)
+            }
+            _ => (applied.last_applied, applied.next_offset),
+        };
         let meta = SnapshotMeta {
-            last_log_id: applied.last_applied,
+            last_log_id,
             last_membership: applied.membership.clone(),
         };
         let stored = StoredSnapshot {
             meta: Some(meta),
-            body: PartitionSnapshot {
-                next_offset: applied.next_offset,
-            },
+            body: PartitionSnapshot { next_offset },
         };
         raft_state::write(&self.inner.dir, APPLIED_FILE, &applied)?;
         raft_state::write(&self.inner.dir, SNAPSHOT_FILE, &stored)?;
@@ -263,6 +294,11 @@ impl RaftStateMachine<HoloRaft> for PartitionStateMachine {
                     .and_then(|b| entry_codec::term_of(last.index, &b).ok())
                     == Some(last.leader_id.term);
             if !holds_it {
+                tracing::info!(
+                    dir = %self.inner.dir.display(),
+                    log_start = body.next_offset,
+                    "installing the leader's snapshot: the log restarts at its end"
+                );
                 log.reset(last.index + 1, body.next_offset, super::now_ms())
                     .map_err(io::Error::other)?;
             }

@@ -19,6 +19,7 @@ mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
 mod describe_producers;
+mod describe_quorum;
 pub mod errors;
 mod fetch;
 mod find_coordinator;
@@ -105,6 +106,7 @@ pub fn api_table() -> &'static ApiVersionTable {
                 incremental_alter_configs::VERSIONS,
             ),
             r(ApiKey::DescribeCluster, describe_cluster::VERSIONS),
+            r(ApiKey::DescribeQuorum, describe_quorum::VERSIONS),
             r(ApiKey::DeleteRecords, delete_records::VERSIONS),
             r(ApiKey::DescribeLogDirs, describe_log_dirs::VERSIONS),
             r(ApiKey::AlterConfigs, alter_configs::VERSIONS),
@@ -138,6 +140,7 @@ fn api_name(key: ApiKey) -> &'static str {
         ApiKey::DescribeConfigs => "DescribeConfigs",
         ApiKey::IncrementalAlterConfigs => "IncrementalAlterConfigs",
         ApiKey::DescribeCluster => "DescribeCluster",
+        ApiKey::DescribeQuorum => "DescribeQuorum",
         ApiKey::DeleteRecords => "DeleteRecords",
         ApiKey::DescribeLogDirs => "DescribeLogDirs",
         ApiKey::AlterConfigs => "AlterConfigs",
@@ -212,6 +215,7 @@ pub fn dispatch(broker: &Arc<Broker>, ctx: &Arc<ConnContext>, frame: Bytes) -> D
             later(incremental_alter_configs::handle(b.clone(), r, version))
         }
         RequestKind::DescribeCluster(r) => ready(describe_cluster::handle(&b, ctx, r, version)),
+        RequestKind::DescribeQuorum(r) => ready(describe_quorum::handle(&b, ctx, r, version)),
         RequestKind::DeleteRecords(r) => ready(delete_records::handle(&b, r, version)),
         RequestKind::DescribeLogDirs(r) => ready(describe_log_dirs::handle(&b, r, version)),
         RequestKind::AlterConfigs(r) => later(alter_configs::handle(b.clone(), r, version)),
