@@ -322,6 +322,25 @@ pub enum PartitionCmd {
         #[arg(short, long, value_delimiter = ',')]
         partitions: Vec<i32>,
     },
+    /// Move a partition's leadership to another of its replicas: makes it
+    /// the preferred replica (reorders the replicas) and asks for a
+    /// preferred-leader election, then waits until it leads
+    #[command(
+        name = "transfer-leader",
+        after_help = "Examples:\n  holocronctl partition transfer-leader orders 0 --to 2\n  holocronctl partition transfer-leader orders 3 --to 1 --wait 1m --json"
+    )]
+    TransferLeader {
+        /// Topic name
+        topic: String,
+        /// Partition
+        partition: i32,
+        /// The node that is to lead (one of the partition's replicas)
+        #[arg(long, value_name = "NODE")]
+        to: i32,
+        /// How long to wait for the new leader (exit 9 if it does not lead by then)
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+        wait: Duration,
+    },
 }
 
 /// How many acknowledgements a produce waits for.

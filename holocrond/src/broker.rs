@@ -2,9 +2,11 @@
 //! metadata first (committed through the metadata Raft group), then the
 //! partitions that follow from it.
 
-use std::collections::BTreeMap;
+use openraft::async_runtime::watch::WatchReceiver;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use uuid::Uuid;
 
 use openraft::impls::BasicNode;
 use tokio::sync::mpsc;
@@ -55,6 +57,8 @@ pub struct Broker {
     report_rx: parking_lot::Mutex<Option<mpsc::UnboundedReceiver<LeaderReport>>>,
     /// Orders reconciliations of local replicas with the metadata.
     reconcile_lock: tokio::sync::Mutex<()>,
+    /// Preferred-leader elections already looked at, per partition.
+    elections_seen: parking_lot::Mutex<HashMap<(Uuid, i32), u32>>,
 }
 
 /// A broker that could not start.
@@ -201,6 +205,7 @@ impl Broker {
             reports,
             report_rx: parking_lot::Mutex::new(Some(report_rx)),
             reconcile_lock: tokio::sync::Mutex::new(()),
+            elections_seen: parking_lot::Mutex::new(elections_asked(&metadata.snapshot())),
             metrics: Metrics::new(),
             producer_ids: Default::default(),
             config,
@@ -378,6 +383,7 @@ impl Broker {
                 tracing::error!(topic = %t.name, error = %e, "cannot open local replicas");
             }
         }
+        self.follow_elections(&state).await;
         // Config changes made through another node.
         for (name, t) in &state.topics {
             let config = self.topic_log_config(t);
@@ -385,6 +391,71 @@ impl Broker {
                 if p.config() != config {
                     p.set_config(config.clone());
                 }
+            }
+        }
+    }
+
+    /// Whether node `id` is up as far as this node can tell: itself, or a
+    /// peer it has a live node-to-node connection with.
+    pub fn is_live(&self, id: i32) -> bool {
+        id == self.config.node_id
+            || self
+                .rpc
+                .as_ref()
+                .is_some_and(|rpc| u64::try_from(id).is_ok_and(|id| rpc.is_connected(id)))
+    }
+
+    /// Hands a partition's leadership to its preferred (first) replica when
+    /// a preferred-leader election was asked for since this node last
+    /// looked, this node leads, and the preferred replica is caught up.
+    async fn follow_elections(&self, state: &crate::cluster::MetadataState) {
+        let me = self.config.node_id;
+        let mut asked = Vec::new();
+        {
+            let mut seen = self.elections_seen.lock();
+            for (key, count) in elections_asked(state) {
+                // A partition created since start: no election seen yet.
+                let before = seen.insert(key, count).unwrap_or(0);
+                if count > before {
+                    asked.push(key);
+                }
+            }
+        }
+        for (topic_id, partition) in asked {
+            let Some(t) = state.topic_by_id(topic_id) else {
+                continue;
+            };
+            let Some(&preferred) = t.replicas_of(partition).first() else {
+                continue;
+            };
+            let Some(p) = self.partitions.get(&t.name, partition) else {
+                continue;
+            };
+            let Some(r) = p.replica().filter(|r| r.is_ready_leader()) else {
+                continue;
+            };
+            if preferred == me {
+                continue;
+            }
+            let Ok(to) = u64::try_from(preferred) else {
+                continue;
+            };
+            let caught_up = {
+                let m = r.raft().metrics().borrow_watched().clone();
+                let matched = m
+                    .replication
+                    .as_ref()
+                    .and_then(|rep| rep.get(&to).copied().flatten())
+                    .map(|l| l.index);
+                matched.is_some() && matched >= m.last_log_index
+            };
+            if !caught_up {
+                tracing::warn!(partition = %p.id(), preferred, "preferred leader is not caught up; keeping leadership");
+                continue;
+            }
+            tracing::info!(partition = %p.id(), to = preferred, "handing leadership to the preferred replica");
+            if let Err(e) = r.raft().trigger().transfer_leader(to).await {
+                tracing::warn!(partition = %p.id(), error = %e, "cannot hand over leadership");
             }
         }
     }
@@ -536,5 +607,15 @@ fn replicas_or_configs_changed(
                 || ta.partitions != tb.partitions
                 || ta.replicas != tb.replicas
                 || ta.configs != tb.configs
+                || ta.elections != tb.elections
         })
+}
+
+/// Every partition's count of preferred-leader elections asked for.
+fn elections_asked(state: &crate::cluster::MetadataState) -> HashMap<(Uuid, i32), u32> {
+    state
+        .topics
+        .values()
+        .flat_map(|t| (0..t.partitions).map(move |p| ((t.id, p), t.elections_of(p))))
+        .collect()
 }

@@ -657,6 +657,182 @@ fn retention_purges_replicated_logs_and_a_lagging_follower_installs_the_snapshot
     }
 }
 
+/// `holocronctl --brokers <all> <args> --json`, parsed; None unless it exits 0.
+fn ctl_json(cluster: &Cluster, args: &[&str]) -> Option<serde_json::Value> {
+    let mut cmd = Command::new(holocronctl_bin());
+    cmd.args(["--brokers", &cluster.bootstrap()])
+        .args(args)
+        .arg("--json");
+    let out = run(&mut cmd, Duration::from_secs(60));
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).ok())
+        .flatten()
+}
+
+/// Polls `holocronctl … --json` (bounded) until `done` holds; returns it.
+#[track_caller]
+fn wait_ctl(
+    cluster: &Cluster,
+    args: &[&str],
+    what: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let v = ctl_json(cluster, args);
+        if let Some(v) = v.filter(|v| done(v)) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within 60 s");
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn quorum_lag_roles_and_leader_transfer_are_visible_and_work() {
+    const TOPIC: &str = "ops";
+    let mut cluster = Cluster::start(3);
+    run_python(
+        "create_topic.py",
+        &cluster.bootstrap(),
+        &["--topic", TOPIC, "--replication-factor", "3"],
+        TIMEOUT,
+    );
+    let summary = run_python(
+        "produce.py",
+        &cluster.bootstrap(),
+        &["--topic", TOPIC, "--records", "500"],
+        TIMEOUT,
+    );
+    assert_eq!(summary["errors"], 0, "{summary}");
+    // DescribeQuorum per partition: every replica's log end reaches 500
+    // and its lag 0 (followers learn the commit with the next heartbeat).
+    let described = wait_ctl(
+        &cluster,
+        &["partition", "describe", TOPIC],
+        "every replica caught up",
+        |v| {
+            v["quorum_available"] == true
+                && v["partitions"][0]["replicas"].as_array().is_some_and(|rs| {
+                    rs.len() == 3
+                        && rs.iter().all(|r| {
+                            r["log_end_offset"].as_i64() == Some(500)
+                                && r["lag"].as_i64() == Some(0)
+                                && r["last_fetch_ms"].as_i64().is_some()
+                        })
+                })
+        },
+    );
+    let leader = described["partitions"][0]["leader"]
+        .as_i64()
+        .expect("a leader");
+    // Hand the leadership to another replica.
+    let target = leader % 3 + 1;
+    let to = target.to_string();
+    let moved = ctl_json(
+        &cluster,
+        &["partition", "transfer-leader", TOPIC, "0", "--to", &to],
+    )
+    .expect("transfer-leader succeeds");
+    assert_eq!(moved["to"].as_i64(), Some(target), "{moved}");
+    assert_eq!(moved["from"].as_i64(), Some(leader), "{moved}");
+    assert_eq!(moved["replicas"][0].as_i64(), Some(target), "{moved}");
+    let v = ctl_json(&cluster, &["topic", "describe", TOPIC]).expect("describe");
+    assert_eq!(
+        v["topics"][0]["partitions"][0]["leader"].as_i64(),
+        Some(target),
+        "{v}"
+    );
+    // Bad input: a node without a replica, a partition that does not exist.
+    for (args, code) in [
+        (
+            vec!["partition", "transfer-leader", TOPIC, "0", "--to", "9"],
+            2,
+        ),
+        (
+            vec!["partition", "transfer-leader", TOPIC, "7", "--to", "1"],
+            3,
+        ),
+    ] {
+        let mut cmd = Command::new(holocronctl_bin());
+        cmd.args(["--brokers", &cluster.bootstrap()]).args(&args);
+        let out = run(&mut cmd, Duration::from_secs(60));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            out.stderr_str()
+        );
+        assert!(out.stderr_str().contains("error:"), "{}", out.stderr_str());
+    }
+    // Records written before the transfer are all there, once.
+    let dump = cluster.nodes[0].work_dir().join("ops.jsonl");
+    run_python(
+        "dump.py",
+        &cluster.bootstrap(),
+        &[
+            "--topic",
+            TOPIC,
+            "--out",
+            dump.to_str().expect("utf-8 path"),
+        ],
+        TIMEOUT,
+    );
+    assert_eq!(read_dump(&dump).len(), 500);
+    // cluster info names each node's role; a stopped node shows offline.
+    let info = ctl_json(&cluster, &["cluster", "info"]).expect("cluster info");
+    let roles: Vec<&str> = info["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter_map(|n| n["role"].as_str())
+        .collect();
+    assert_eq!(
+        roles.iter().filter(|r| **r == "leader").count(),
+        1,
+        "{info}"
+    );
+    assert_eq!(
+        roles.iter().filter(|r| **r == "follower").count(),
+        2,
+        "{info}"
+    );
+    let stopped = if info["metadata_leader_id"].as_i64() == Some(3) {
+        1
+    } else {
+        3
+    };
+    cluster.nodes[stopped - 1].stop();
+    let survivors: Vec<&Broker> = (1..=3)
+        .filter(|&i| i != stopped)
+        .map(|i| &cluster.nodes[i - 1])
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut cmd = Command::new(holocronctl_bin());
+        cmd.args(["--brokers", &survivors[0].bootstrap()])
+            .args(["cluster", "info", "--json"]);
+        let out = run(&mut cmd, Duration::from_secs(60));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let offline = v["nodes"].as_array().is_some_and(|ns| {
+            ns.iter()
+                .any(|n| n["node_id"].as_u64() == Some(stopped as u64) && n["role"] == "offline")
+        });
+        if offline {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node {stopped} not shown offline: {v}"
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    for n in &cluster.nodes {
+        n.assert_no_panics();
+    }
+}
+
 #[test]
 fn cluster_mode_refuses_missing_certificates_and_bad_peers() {
     let bin = holocrond_bin();

@@ -10,6 +10,7 @@ pub mod common;
 pub mod completion;
 pub mod consume;
 pub mod group;
+pub mod leader;
 pub mod offsets;
 pub mod partition;
 pub mod produce;

@@ -132,7 +132,21 @@ impl Document for PartitionDescribe {
 
 /// Runs a partition command.
 pub async fn run(ctx: &Ctx, cmd: PartitionCmd) -> CtlResult {
-    let PartitionCmd::Describe { topic, partitions } = cmd;
+    match cmd {
+        PartitionCmd::Describe { topic, partitions } => describe(ctx, topic, partitions).await,
+        PartitionCmd::TransferLeader {
+            topic,
+            partition,
+            to,
+            wait,
+        } => {
+            let moved = super::leader::transfer(ctx, &topic, partition, to, wait).await?;
+            ctx.out.emit(&moved)
+        }
+    }
+}
+
+async fn describe(ctx: &Ctx, topic: String, partitions: Vec<i32>) -> CtlResult {
     let client = ctx.client().await?;
     let (view, info) = common::topic_info(client, &topic).await?;
     let picked = common::pick_partitions(&info, &partitions)?;

@@ -88,7 +88,15 @@ pub enum MetaRequest {
         /// Its term.
         epoch: i32,
     },
-    /// A partition's replicas changed.
+    /// Ask a partition's leader to hand over to its preferred replica.
+    ElectPreferred {
+        /// Topic id.
+        topic_id: Uuid,
+        /// Partition.
+        partition: i32,
+    },
+    /// Reorder a partition's replicas (the first is the preferred leader);
+    /// the set itself cannot change yet.
     SetReplicas {
         /// Topic id.
         topic_id: Uuid,
@@ -111,6 +119,11 @@ pub enum MetaReply {
     ProducerIds(i64),
     /// A topic's new overrides.
     Configs(BTreeMap<String, String>),
+    /// A preferred-leader election was asked of the partition's leader;
+    /// the preferred replica is this node.
+    Election(i32),
+    /// The preferred replica leads already.
+    ElectionNotNeeded,
     /// Nothing to say.
     Done,
 }
@@ -161,6 +174,7 @@ pub fn plan(
                 created_ms: *now_ms,
                 replicas,
                 leaders: Vec::new(),
+                elections: Vec::new(),
             };
             (
                 vec![MetadataCommand::CreateTopic {
@@ -252,6 +266,32 @@ pub fn plan(
                 )
             }
         }
+        MetaRequest::ElectPreferred {
+            topic_id,
+            partition,
+        } => {
+            let topic = state
+                .topic_by_id(*topic_id)
+                .ok_or_else(|| TopicError::Unknown(topic_id.to_string()))?;
+            if *partition < 0 || *partition >= topic.partitions {
+                return Err(TopicError::InvalidPartitions(format!(
+                    "topic {:?} has no partition {partition}",
+                    topic.name
+                )));
+            }
+            let preferred = topic.replicas_of(*partition).first().copied().unwrap_or(-1);
+            if topic.leader_of(*partition).map(|(l, _)| l) == Some(preferred) {
+                (Vec::new(), MetaReply::ElectionNotNeeded)
+            } else {
+                (
+                    vec![MetadataCommand::RequestElection {
+                        topic_id: *topic_id,
+                        partition: *partition,
+                    }],
+                    MetaReply::Election(preferred),
+                )
+            }
+        }
         MetaRequest::SetReplicas {
             topic_id,
             partition,
@@ -267,6 +307,18 @@ pub fn plan(
                 )));
             }
             check_replica_list(replicas, nodes)?;
+            let mut now: Vec<i32> = topic.replicas_of(*partition).to_vec();
+            let mut asked = replicas.clone();
+            now.sort_unstable();
+            asked.sort_unstable();
+            if now != asked {
+                return Err(TopicError::InvalidReplicaAssignment(format!(
+                    "moving {:?} partition {partition} to other nodes is not supported yet: \
+                     the replicas may only be reordered (now {:?})",
+                    topic.name,
+                    topic.replicas_of(*partition)
+                )));
+            }
             (
                 vec![MetadataCommand::SetReplicas {
                     topic_id: *topic_id,

@@ -28,6 +28,10 @@ pub struct TopicMeta {
     /// (-1, -1) while none has.
     #[serde(default)]
     pub leaders: Vec<(i32, i32)>,
+    /// Preferred-leader elections asked for, per partition (a counter: the
+    /// partition's leader hands over to the first replica when it grows).
+    #[serde(default)]
+    pub elections: Vec<u32>,
 }
 
 impl TopicMeta {
@@ -37,6 +41,15 @@ impl TopicMeta {
             .ok()
             .and_then(|p| self.replicas.get(p))
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// How many preferred-leader elections were asked for a partition.
+    pub fn elections_of(&self, partition: i32) -> u32 {
+        usize::try_from(partition)
+            .ok()
+            .and_then(|p| self.elections.get(p))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The last reported leader and epoch of a partition.
@@ -113,6 +126,13 @@ pub enum MetadataCommand {
         partition: i32,
         /// The new replicas.
         replicas: Vec<i32>,
+    },
+    /// A preferred-leader election was asked for (ElectLeaders).
+    RequestElection {
+        /// Topic id.
+        topic_id: Uuid,
+        /// Partition index.
+        partition: i32,
     },
     /// A block of producer ids reserved for one broker.
     ReserveProducerIds {
@@ -213,6 +233,23 @@ impl MetadataState {
                     }
                 }
             }
+            MetadataCommand::RequestElection {
+                topic_id,
+                partition,
+            } => {
+                if let Some(t) = self.topics.values_mut().find(|t| t.id == *topic_id) {
+                    let Ok(p) = usize::try_from(*partition) else {
+                        return;
+                    };
+                    if *partition >= t.partitions {
+                        return;
+                    }
+                    if t.elections.len() <= p {
+                        t.elections.resize(p + 1, 0);
+                    }
+                    t.elections[p] = t.elections[p].saturating_add(1);
+                }
+            }
             MetadataCommand::ReserveProducerIds { start, count } => {
                 self.next_producer_id = self.next_producer_id.max(start.saturating_add(*count));
             }
@@ -243,6 +280,7 @@ mod tests {
             created_ms: 0,
             replicas: vec![vec![0]; partitions as usize],
             leaders: Vec::new(),
+            elections: Vec::new(),
         }
     }
 

@@ -51,6 +51,7 @@ fn topic(name: &str) -> TopicMeta {
         created_ms: 0,
         replicas: vec![vec![1]; 3],
         leaders: Vec::new(),
+        elections: Vec::new(),
     }
 }
 

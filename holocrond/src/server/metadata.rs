@@ -170,11 +170,16 @@ fn describe_topic(broker: &Broker, t: &TopicMeta, with_ops: bool) -> MetadataRes
             let p = MetadataResponsePartition::default()
                 .with_partition_index(i)
                 .with_replica_nodes(replicas.clone());
+            // In sync and offline as this node sees its peers: a replica
+            // on a node it cannot reach is reported offline.
+            let (isr, offline): (Vec<BrokerId>, Vec<BrokerId>) =
+                replicas.iter().partition(|r| broker.is_live(r.0));
             match leader {
                 Some((leader, epoch)) => p
                     .with_leader_id(BrokerId(leader))
                     .with_leader_epoch(epoch)
-                    .with_isr_nodes(replicas),
+                    .with_isr_nodes(isr)
+                    .with_offline_replicas(offline),
                 None => p
                     .with_error_code(if poisoned {
                         ErrorCode::KafkaStorageError.code()
@@ -215,14 +220,14 @@ pub(super) fn live_brokers(
     port: i32,
 ) -> Vec<(i32, String, i32)> {
     let mut out = vec![(me, host, port)];
-    if let Some(rpc) = &broker.rpc {
+    if broker.rpc.is_some() {
         let state = broker.metadata.snapshot();
         out.extend(
             state
                 .brokers
                 .values()
                 .filter(|b| b.id != me)
-                .filter(|b| u64::try_from(b.id).is_ok_and(|id| rpc.is_connected(id)))
+                .filter(|b| broker.is_live(b.id))
                 .map(|b| (b.id, b.host.clone(), b.port)),
         );
         out.sort_by_key(|b| b.0);

@@ -20,6 +20,7 @@ mod describe_groups;
 mod describe_log_dirs;
 mod describe_producers;
 mod describe_quorum;
+mod elect_leaders;
 pub mod errors;
 mod fetch;
 mod find_coordinator;
@@ -35,6 +36,7 @@ mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
 mod produce;
+mod reassign;
 mod sync_group;
 
 use std::sync::{Arc, OnceLock};
@@ -107,6 +109,12 @@ pub fn api_table() -> &'static ApiVersionTable {
             ),
             r(ApiKey::DescribeCluster, describe_cluster::VERSIONS),
             r(ApiKey::DescribeQuorum, describe_quorum::VERSIONS),
+            r(ApiKey::ElectLeaders, elect_leaders::VERSIONS),
+            r(
+                ApiKey::AlterPartitionReassignments,
+                reassign::ALTER_VERSIONS,
+            ),
+            r(ApiKey::ListPartitionReassignments, reassign::LIST_VERSIONS),
             r(ApiKey::DeleteRecords, delete_records::VERSIONS),
             r(ApiKey::DescribeLogDirs, describe_log_dirs::VERSIONS),
             r(ApiKey::AlterConfigs, alter_configs::VERSIONS),
@@ -141,6 +149,9 @@ fn api_name(key: ApiKey) -> &'static str {
         ApiKey::IncrementalAlterConfigs => "IncrementalAlterConfigs",
         ApiKey::DescribeCluster => "DescribeCluster",
         ApiKey::DescribeQuorum => "DescribeQuorum",
+        ApiKey::ElectLeaders => "ElectLeaders",
+        ApiKey::AlterPartitionReassignments => "AlterPartitionReassignments",
+        ApiKey::ListPartitionReassignments => "ListPartitionReassignments",
         ApiKey::DeleteRecords => "DeleteRecords",
         ApiKey::DescribeLogDirs => "DescribeLogDirs",
         ApiKey::AlterConfigs => "AlterConfigs",
@@ -216,6 +227,11 @@ pub fn dispatch(broker: &Arc<Broker>, ctx: &Arc<ConnContext>, frame: Bytes) -> D
         }
         RequestKind::DescribeCluster(r) => ready(describe_cluster::handle(&b, ctx, r, version)),
         RequestKind::DescribeQuorum(r) => ready(describe_quorum::handle(&b, ctx, r, version)),
+        RequestKind::ElectLeaders(r) => later(elect_leaders::handle(b.clone(), r, version)),
+        RequestKind::AlterPartitionReassignments(r) => {
+            later(reassign::alter(b.clone(), r, version))
+        }
+        RequestKind::ListPartitionReassignments(r) => ready(reassign::list(&b, r, version)),
         RequestKind::DeleteRecords(r) => ready(delete_records::handle(&b, r, version)),
         RequestKind::DescribeLogDirs(r) => ready(describe_log_dirs::handle(&b, r, version)),
         RequestKind::AlterConfigs(r) => later(alter_configs::handle(b.clone(), r, version)),
