@@ -135,7 +135,9 @@ impl Broker {
         let groups = Groups::default();
         let membership = Membership::default();
         let meta_dir = meta_root.join("metadata");
-        let fresh = !meta_dir.exists();
+        // No metadata yet (or a directory left empty by a crash before it
+        // got any): a new node, or one whose data was lost.
+        let fresh = std::fs::read_dir(&meta_dir).map_or(true, |mut d| d.next().is_none());
         if fresh {
             membership.set_forming();
         }
@@ -145,12 +147,11 @@ impl Broker {
             config.raft.election_timeout_ms * 2,
         )?;
         let me = u64::try_from(config.node_id).unwrap_or(0);
-        let (transport, rpc, voters, rejoining) = match &config.cluster {
+        let (transport, rpc, voters) = match &config.cluster {
             None => (
                 Transport::Local,
                 None,
                 BTreeMap::from([(me, BasicNode::new("local"))]),
-                false,
             ),
             Some(c) => {
                 let read = |path: &std::path::PathBuf| {
@@ -175,11 +176,16 @@ impl Broker {
                     .collect();
                 let transport = Transport::Rpc(handle.clone());
                 let ids: Vec<u64> = c.peers.keys().copied().collect();
-                let rejoining = fresh && rejoin::decide(me, &ids, &transport).await;
-                (transport, Some(handle), voters, rejoining)
+                if fresh && rejoin::decide(me, &ids, &transport).await {
+                    // Durable before the group exists: it grants no votes
+                    // (and stands for none) until it has caught up.
+                    rejoin::mark(&meta_dir).map_err(data_err)?;
+                    membership.set_member();
+                }
+                (transport, Some(handle), voters)
             }
         };
-        let node = RaftNode::new(me, transport, groups, raft_config, rejoining);
+        let node = RaftNode::new(me, transport, groups, raft_config);
         let nodes = Nodes {
             ids: config.node_ids(),
             default_replication_factor: config.default_replication_factor,
@@ -284,12 +290,11 @@ impl Broker {
                     .await
                 {
                     Ok(t) => t,
+                    // Another node created it: this node's copy of the
+                    // metadata may not have applied that yet.
                     Err(TopicError::AlreadyExists(_) | TopicError::Remote { .. }) => self
-                        .metadata
-                        .snapshot()
-                        .topics
-                        .get(name)
-                        .cloned()
+                        .wait_for_topic(name, Duration::from_secs(30))
+                        .await
                         .ok_or_else(|| {
                             StartError::OffsetsTopic(TopicError::Unknown(name.to_owned()))
                         })?,
@@ -309,6 +314,20 @@ impl Broker {
             self.config.groups.clone(),
             partitions,
         )?)
+    }
+
+    /// Waits (at most `timeout`) until this node's metadata has `name`.
+    async fn wait_for_topic(&self, name: &str, timeout: Duration) -> Option<TopicMeta> {
+        let mut changes = self.metadata.subscribe();
+        let found = tokio::time::timeout(
+            timeout,
+            changes.wait_for(|state| state.topics.contains_key(name)),
+        )
+        .await;
+        match found {
+            Ok(Ok(state)) => state.topics.get(name).cloned(),
+            _ => None,
+        }
     }
 
     /// The log settings of a topic.

@@ -190,12 +190,13 @@ impl MetadataStore {
             .await
             .map_err(|e| MetadataOpenError::Raft(e.to_string()))?;
         let alone = voters.len() == 1 && voters.contains_key(&node.id());
+        // A rejoining node's broker wrote the marker before opening.
         crate::replication::rejoin::guard(
             dir,
             GroupId::Metadata,
             raft.clone(),
             node.groups(),
-            node.rejoining() && !initialized,
+            false,
         )
         .map_err(io)?;
         if !initialized {

@@ -13,7 +13,7 @@ use crate::replication::service::Groups;
 /// A standalone node's metadata store over `dir`, ready for changes.
 pub(crate) async fn standalone(dir: &Path) -> MetadataStore {
     let config = crate::replication::raft_config(100, 300, 600).expect("raft config");
-    let node = RaftNode::new(0, Transport::Local, Groups::default(), config, false);
+    let node = RaftNode::new(0, Transport::Local, Groups::default(), config);
     let nodes = Nodes {
         ids: vec![0],
         default_replication_factor: 3,

@@ -561,6 +561,7 @@ impl GroupCoordinator {
     /// Runs due timers of every group; drops groups that never got past
     /// their first join and have nothing left.
     pub fn tick(&self, now: Instant) {
+        self.release_lost();
         for (id, cell) in self.all() {
             if !self.is_current_group(&id) {
                 continue;

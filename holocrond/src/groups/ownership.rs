@@ -54,6 +54,37 @@ impl GroupCoordinator {
         }
     }
 
+    /// Lets go of the groups of offsets partitions this node no longer
+    /// leads: requests waiting on them (JoinGroup, SyncGroup) are answered
+    /// so their clients find the new coordinator at once.
+    pub(crate) fn release_lost(&self) {
+        let mut terms = self.loads.terms.lock();
+        let lost: Vec<usize> = terms
+            .iter()
+            .filter(|(index, term)| self.log.ownership(**index) != Ownership::Leader(**term))
+            .map(|(index, _)| *index)
+            .collect();
+        if lost.is_empty() {
+            return;
+        }
+        let partitions = self.log.len();
+        let mut groups = self.groups.write();
+        for index in lost {
+            terms.remove(&index);
+            groups.retain(|id, cell| {
+                if partition_for(id, partitions) != index {
+                    return true;
+                }
+                cell.lock().mark_dead();
+                false
+            });
+            tracing::info!(
+                partition = index,
+                "no longer coordinating the groups of an offsets partition"
+            );
+        }
+    }
+
     /// Whether this node coordinates `group` now (see [`Self::is_current`]).
     pub(crate) fn is_current_group(&self, group: &str) -> bool {
         self.is_current(self.log.partition_of(group))

@@ -150,6 +150,7 @@ impl PartitionRegistry {
                 node,
                 replicas,
                 reports: reports.clone(),
+                formed: topic.leader_of(index).is_some(),
             };
             let partition = Partition::open_replica(
                 &dir,

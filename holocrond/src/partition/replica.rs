@@ -116,6 +116,10 @@ pub struct ReplicaSpec<'a> {
     pub replicas: &'a [i32],
     /// Told when this node becomes leader of a term.
     pub reports: mpsc::UnboundedSender<LeaderReport>,
+    /// The metadata records a leader for the partition: it was formed
+    /// before, so a replica found empty here lost its data (or never had
+    /// any) and is filled by the leader instead of forming the group.
+    pub formed: bool,
 }
 
 impl Partition {
@@ -208,15 +212,16 @@ impl Partition {
             .is_initialized()
             .await
             .map_err(|e| raft_err(e.to_string()))?;
-        crate::replication::rejoin::guard(
-            dir,
-            group,
-            raft.clone(),
-            node.groups(),
-            node.rejoining() && !initialized,
-        )
-        .map_err(io_err)?;
-        if !initialized {
+        // An empty replica of a formed group with other replicas: it may
+        // have voted or acknowledged entries before its data was lost, so it
+        // waits for the leader (a single replica re-forms, empty: its data
+        // is gone with no copy elsewhere).
+        let refill = !initialized && spec.formed && members.len() > 1;
+        crate::replication::rejoin::guard(dir, group, raft.clone(), node.groups(), refill)
+            .map_err(io_err)?;
+        if refill {
+            tracing::info!(partition = %id, "replica is empty: waiting for the leader to fill it");
+        } else if !initialized {
             if let Err(e) = raft.initialize(members.clone()).await {
                 tracing::debug!(partition = %id, error = %e, "initialize");
             }

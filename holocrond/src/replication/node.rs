@@ -66,32 +66,22 @@ pub struct RaftNode {
     groups: Groups,
     router: Router<Transport>,
     config: Arc<openraft::Config>,
-    rejoining: bool,
 }
 
 impl RaftNode {
-    /// A runtime for node `id` sending over `transport`; `rejoining` when
-    /// this node started without data in a formed cluster (see `rejoin`).
+    /// A runtime for node `id` sending over `transport`.
     pub fn new(
         id: NodeId,
         transport: Transport,
         groups: Groups,
         config: Arc<openraft::Config>,
-        rejoining: bool,
     ) -> RaftNode {
         RaftNode {
             id,
             groups,
             router: Router::new(transport),
             config,
-            rejoining,
         }
-    }
-
-    /// Whether this node started without data in a formed cluster: the
-    /// groups it opens empty grant no votes until they have caught up.
-    pub fn rejoining(&self) -> bool {
-        self.rejoining
     }
 
     /// This node's id.

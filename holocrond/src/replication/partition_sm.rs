@@ -186,18 +186,32 @@ impl RaftSnapshotBuilder<HoloRaft> for PartitionStateMachine {
     type SnapshotData = SnapshotData;
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        // An error here would stop the group (openraft treats it as a
+        // storage failure): anything unexpected falls back to a snapshot at
+        // the last applied entry, and a snapshot never goes backwards.
         let applied = self.inner.applied.lock().clone();
         let aim = self.inner.aim.lock().take();
-        let (last_log_id, next_offset) = match aim.and_then(|i| self.snapshot_point(i)) {
-            Some(point) if Some(point) != applied.last_applied.map(|l| l.index) => {
-                let log = self.inner.log.read();
-                let entry = log.read_entry(point).map_err(io::Error::other)?;
-                let term = entry_codec::term_of(point, &entry)?;
-                let next = log.end_offset_after(point).map_err(io::Error::other)?;
-                (Some(super::types::log_id(term, point)), next)
-            }
-            _ => (applied.last_applied, applied.next_offset),
-        };
+        let aimed = aim.and_then(|i| self.snapshot_point(i)).and_then(|point| {
+            let log = self.inner.log.read();
+            let entry = log.read_entry(point).ok()?;
+            let term = entry_codec::term_of(point, &entry).ok()?;
+            let next = log.end_offset_after(point).ok()?;
+            Some((Some(super::types::log_id(term, point)), next))
+        });
+        let (last_log_id, next_offset) =
+            aimed.unwrap_or((applied.last_applied, applied.next_offset));
+        let stored_end = self
+            .inner
+            .snapshot
+            .lock()
+            .meta
+            .as_ref()
+            .and_then(|m| m.last_log_id);
+        if stored_end.is_some() && last_log_id <= stored_end {
+            return self
+                .current_snapshot()
+                .ok_or_else(|| io::Error::other("the stored snapshot cannot be encoded"));
+        }
         let meta = SnapshotMeta {
             last_log_id,
             last_membership: applied.membership.clone(),
@@ -206,7 +220,10 @@ impl RaftSnapshotBuilder<HoloRaft> for PartitionStateMachine {
             meta: Some(meta),
             body: PartitionSnapshot { next_offset },
         };
-        raft_state::write(&self.inner.dir, APPLIED_FILE, &applied)?;
+        if let Err(e) = raft_state::write(&self.inner.dir, APPLIED_FILE, &applied) {
+            // Only a hint (applying again from the snapshot is correct).
+            tracing::warn!(dir = %self.inner.dir.display(), error = %e, "cannot write the applied position");
+        }
         raft_state::write(&self.inner.dir, SNAPSHOT_FILE, &stored)?;
         *self.inner.snapshot.lock() = stored;
         self.current_snapshot()

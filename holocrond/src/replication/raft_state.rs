@@ -64,8 +64,12 @@ pub fn read<T: DeserializeOwned + Default>(dir: &Path, name: &str) -> io::Result
 
 /// Replaces a state file atomically and durably.
 pub fn write<T: Serialize>(dir: &Path, name: &str, value: &T) -> io::Result<()> {
+    // A unique temporary name: two writers of one file (the applied hint
+    // from apply and from a snapshot build) never rename each other's.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let bytes = serde_json::to_vec(value).map_err(io::Error::other)?;
-    let tmp: PathBuf = dir.join(format!("{name}.tmp"));
+    let tmp: PathBuf = dir.join(format!("{name}.{n}.tmp"));
     {
         let mut f = File::create(&tmp)?;
         f.write_all(&bytes)?;

@@ -8,13 +8,18 @@
 //! entries it once helped commit. So:
 //!
 //! - At start, a node with no metadata asks its peers whether a cluster
-//!   exists ([`decide`]). If one does, the node is *rejoining*.
-//! - Every group a rejoining node opens empty gets a durable marker file,
-//!   and while the marker exists the group grants no votes ([`guard`]).
-//! - The marker goes once the replica has applied an entry of the current
-//!   leader's own term: that leader holds every entry committed before its
-//!   term (leader completeness), and this replica's log now matches it up
-//!   to there, so it holds them too.
+//!   exists ([`decide`]). If one does, the node is *rejoining*: its
+//!   metadata group gets a durable marker file ([`mark`]) before it opens.
+//! - A partition replica opened empty although the metadata records a
+//!   leader for the partition lost its data too: it gets the marker and is
+//!   left for the leader to fill (it does not initialize its group).
+//! - While the marker exists the group grants no votes and does not stand
+//!   for election ([`guard`]).
+//! - The marker goes once the leader of the current term has committed an
+//!   entry of its own term and this replica has applied up to the leader's
+//!   commit: that leader's commit covers every entry committed before
+//!   (leader completeness), so the replica holds everything it may have
+//!   acknowledged before it lost its data.
 //!
 //! The leaders' side: `allow_log_reversion` lets a leader restart
 //! replication from the beginning when a follower's log went back, instead
@@ -121,9 +126,20 @@ pub async fn decide(me: NodeId, nodes: &[NodeId], transport: &Transport) -> bool
     }
 }
 
-/// Keeps a group that was opened empty on a rejoining node (`fresh`), or
-/// that had not caught up when the node last stopped (its marker is in
-/// `dir`), from voting until it has caught up.
+/// Writes the marker of a group whose data was lost, in `dir` (created).
+pub fn mark(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::File::create(dir.join(MARKER))?.sync_all()?;
+    std::fs::File::open(dir)?.sync_all()?;
+    if let Some(parent) = dir.parent() {
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Keeps a group whose data was lost (`fresh`: marked now; or its marker
+/// is in `dir` from an earlier start) from voting and from standing for
+/// election until it has caught up.
 pub fn guard<SM>(
     dir: &Path,
     id: GroupId,
@@ -136,28 +152,32 @@ where
 {
     let marker = dir.join(MARKER);
     if fresh {
-        let file = std::fs::File::create(&marker)?;
-        file.sync_all()?;
-        std::fs::File::open(dir)?.sync_all()?;
+        mark(dir)?;
     } else if !marker.exists() {
         return Ok(());
     }
     groups.gate(id);
+    raft.runtime_config().elect(false);
     let groups = groups.clone();
     tokio::spawn(async move {
         let caught_up = raft
             .wait(None)
             .metrics(
                 |m| {
+                    let Some(commit) = m.cluster_committed.as_ref() else {
+                        return false;
+                    };
                     m.current_leader.is_some()
+                        && commit.committed_leader_id().term == m.current_term
                         && m.last_applied
                             .as_ref()
-                            .is_some_and(|l| l.committed_leader_id().term == m.current_term)
+                            .is_some_and(|a| a.index >= commit.index)
                 },
-                "caught up with a leader of the current term",
+                "caught up with the leader's commit in its own term",
             )
             .await;
         if caught_up.is_ok() {
+            raft.runtime_config().elect(true);
             if let Err(e) = remove_marker(&marker) {
                 tracing::warn!(group = %id, error = %e, "cannot remove the rejoin marker");
             }
