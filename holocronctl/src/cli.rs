@@ -341,6 +341,25 @@ pub enum PartitionCmd {
         #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
         wait: Duration,
     },
+    /// Move a partition to other nodes (a Raft membership change): the new
+    /// replicas join as learners, catch up, then become the voters; the
+    /// old ones delete their copies
+    #[command(
+        name = "move",
+        after_help = "Examples:\n  holocronctl partition move orders 0 --replicas 2,3,4\n  holocronctl partition move orders 1 --replicas 3,1 --wait 10m --json"
+    )]
+    Move {
+        /// Topic name
+        topic: String,
+        /// Partition
+        partition: i32,
+        /// The new replicas (comma separated), the preferred leader first
+        #[arg(long, value_delimiter = ',', required = true, value_name = "NODES")]
+        replicas: Vec<i32>,
+        /// How long to wait for the move (exit 9 if not done by then; it goes on)
+        #[arg(long, default_value = "2m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+        wait: Duration,
+    },
 }
 
 /// How many acknowledgements a produce waits for.

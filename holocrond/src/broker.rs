@@ -377,10 +377,15 @@ impl Broker {
         let me = self.config.node_id;
         let clustered = self.config.cluster.is_some();
         for p in self.partitions.all() {
+            // A replica moved away stays until the leader reports voters
+            // without it.
             let keep = state.topics.get(&p.id().topic).is_some_and(|t| {
+                let i = p.id().partition;
                 t.id == p.topic_id()
-                    && p.id().partition < t.partitions
-                    && (!clustered || t.replicas_of(p.id().partition).contains(&me))
+                    && i < t.partitions
+                    && (!clustered
+                        || t.replicas_of(i).contains(&me)
+                        || t.voters_of(i).contains(&me))
             });
             if keep {
                 continue;
@@ -403,6 +408,7 @@ impl Broker {
             }
         }
         self.follow_elections(&state).await;
+        self.follow_replica_sets(&state);
         // Config changes made through another node.
         for (name, t) in &state.topics {
             let config = self.topic_log_config(t);
@@ -479,13 +485,75 @@ impl Broker {
         }
     }
 
+    /// On the partitions this node leads: makes the group's voters the
+    /// replicas the metadata names (a partition move, in the background),
+    /// then reports them, which lets moved-away replicas go.
+    fn follow_replica_sets(&self, state: &crate::cluster::MetadataState) {
+        for p in self.partitions.all() {
+            let Some(r) = p.replica().filter(|r| r.is_ready_leader()) else {
+                continue;
+            };
+            let Some(t) = state.topic_by_id(p.topic_id()) else {
+                continue;
+            };
+            let i = p.id().partition;
+            let target: std::collections::BTreeSet<u64> = t
+                .replicas_of(i)
+                .iter()
+                .filter_map(|n| u64::try_from(*n).ok())
+                .collect();
+            let voters = r.voters();
+            let reported: std::collections::BTreeSet<u64> = t
+                .voters_of(i)
+                .iter()
+                .filter_map(|n| u64::try_from(*n).ok())
+                .collect();
+            if target.is_empty()
+                || (voters == target && (reported.is_empty() || reported == target))
+            {
+                continue;
+            }
+            let metadata = self.metadata.clone();
+            let (topic_id, partition) = (p.topic_id(), i);
+            tokio::spawn(async move {
+                let Some(r) = p.replica() else { return };
+                if !r.change_voters(target).await {
+                    return;
+                }
+                let voters = r
+                    .voters()
+                    .into_iter()
+                    .filter_map(|n| i32::try_from(n).ok())
+                    .collect();
+                let req = MetaRequest::ReportVoters {
+                    topic_id,
+                    partition,
+                    voters,
+                };
+                if let Err(e) = metadata.execute(req).await {
+                    tracing::warn!(partition = %p.id(), error = %e, "cannot report the voters");
+                }
+            });
+        }
+    }
+
     /// Follows metadata changes made elsewhere (cluster mode) until shutdown.
     pub async fn run_reconciler(self: Arc<Self>) {
         let mut changes = self.metadata.subscribe();
         let mut seen = changes.borrow_and_update().clone();
+        // A partition move whose leader was not ready, or changed, when the
+        // metadata changed is picked up again here.
+        let mut moves = tokio::time::interval(Duration::from_secs(5));
+        moves.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 r = changes.changed() => if r.is_err() { return },
+                _ = moves.tick() => {
+                    if moving(&seen) {
+                        self.follow_replica_sets(&seen);
+                    }
+                    continue;
+                }
                 () = self.shutdown.cancelled() => return,
             }
             let now = changes.borrow_and_update().clone();
@@ -627,7 +695,22 @@ fn replicas_or_configs_changed(
                 || ta.replicas != tb.replicas
                 || ta.configs != tb.configs
                 || ta.elections != tb.elections
+                || ta.voters != tb.voters
         })
+}
+
+/// Whether a partition is moving: its reported voters are not its replicas.
+fn moving(state: &crate::cluster::MetadataState) -> bool {
+    state.topics.values().any(|t| {
+        (0..t.partitions).any(|p| {
+            let voters = t.voters_of(p);
+            let mut a = voters.to_vec();
+            let mut b = t.replicas_of(p).to_vec();
+            a.sort_unstable();
+            b.sort_unstable();
+            !voters.is_empty() && a != b
+        })
+    })
 }
 
 /// Every partition's count of preferred-leader elections asked for.

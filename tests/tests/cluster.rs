@@ -834,6 +834,102 @@ fn quorum_lag_roles_and_leader_transfer_are_visible_and_work() {
 }
 
 #[test]
+fn a_partition_moves_to_another_node_and_the_old_replica_goes() {
+    const TOPIC: &str = "moving";
+    let mut cluster = Cluster::start(3);
+    run_python(
+        "create_topic.py",
+        &cluster.bootstrap(),
+        &["--topic", TOPIC, "--replication-factor", "2"],
+        TIMEOUT,
+    );
+    let summary = run_python(
+        "produce.py",
+        &cluster.bootstrap(),
+        &["--topic", TOPIC, "--records", "1000"],
+        TIMEOUT,
+    );
+    assert_eq!(summary["errors"], 0, "{summary}");
+    let v = ctl_json(&cluster, &["topic", "describe", TOPIC]).expect("describe");
+    let old: Vec<i64> = v["topics"][0]["partitions"][0]["replicas"]
+        .as_array()
+        .expect("replicas")
+        .iter()
+        .filter_map(serde_json::Value::as_i64)
+        .collect();
+    assert_eq!(old.len(), 2, "{v}");
+    let newcomer = (1..=3)
+        .find(|n| !old.contains(n))
+        .expect("a node without a replica");
+    let (kept, leaving) = (old[0], old[1]);
+    let target = format!("{newcomer},{kept}");
+    let moved = ctl_json(
+        &cluster,
+        &["partition", "move", TOPIC, "0", "--replicas", &target],
+    )
+    .expect("partition move succeeds");
+    assert_eq!(moved["to"], serde_json::json!([newcomer, kept]), "{moved}");
+    let idx = |n: i64| usize::try_from(n - 1).expect("node index");
+    // The node moved away deletes its copy; the newcomer holds all of it
+    // (bounded waits).
+    let dir = format!("{TOPIC}-0");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while cluster.nodes[idx(leaving)].data_dir().join(&dir).exists()
+        || topic_log_bytes(&cluster.nodes[idx(newcomer)], TOPIC)
+            < topic_log_bytes(&cluster.nodes[idx(kept)], TOPIC)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "move not finished on disk within 60 s: node {leaving} still has {dir}: {}, \
+             node {newcomer} holds {} of {} bytes",
+            cluster.nodes[idx(leaving)].data_dir().join(&dir).exists(),
+            topic_log_bytes(&cluster.nodes[idx(newcomer)], TOPIC),
+            topic_log_bytes(&cluster.nodes[idx(kept)], TOPIC)
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    // Writes go on, and without the old replica's node every record is
+    // served by the new replicas.
+    let summary = run_python(
+        "produce.py",
+        &cluster.bootstrap(),
+        &["--topic", TOPIC, "--records", "500", "--run", "r2"],
+        TIMEOUT,
+    );
+    assert_eq!(summary["errors"], 0, "{summary}");
+    cluster.nodes[idx(leaving)].stop();
+    let live = format!(
+        "{},{}",
+        cluster.nodes[idx(kept)].bootstrap(),
+        cluster.nodes[idx(newcomer)].bootstrap()
+    );
+    let dump = cluster.nodes[idx(kept)].work_dir().join("moving.jsonl");
+    run_python(
+        "dump.py",
+        &live,
+        &[
+            "--topic",
+            TOPIC,
+            "--out",
+            dump.to_str().expect("utf-8 path"),
+        ],
+        TIMEOUT,
+    );
+    let offsets: Vec<i64> = read_dump(&dump).iter().map(|r| r.offset).collect();
+    assert_eq!(offsets, (0..1500).collect::<Vec<_>>());
+    // Bad input: an unknown node.
+    let mut cmd = Command::new(holocronctl_bin());
+    cmd.args(["--brokers", &live])
+        .args(["partition", "move", TOPIC, "0", "--replicas", "9"]);
+    let out = run(&mut cmd, Duration::from_secs(60));
+    assert!(!out.status.success(), "moving to node 9 succeeded");
+    assert!(out.stderr_str().contains("node 9"), "{}", out.stderr_str());
+    for n in &cluster.nodes {
+        n.assert_no_panics();
+    }
+}
+
+#[test]
 fn cluster_mode_refuses_missing_certificates_and_bad_peers() {
     let bin = holocrond_bin();
     let cases: [(&[&str], &str); 3] = [

@@ -140,7 +140,17 @@ pub async fn run(ctx: &Ctx, cmd: PartitionCmd) -> CtlResult {
             to,
             wait,
         } => {
-            let moved = super::leader::transfer(ctx, &topic, partition, to, wait).await?;
+            let moved = super::placement::transfer(ctx, &topic, partition, to, wait).await?;
+            ctx.out.emit(&moved)
+        }
+        PartitionCmd::Move {
+            topic,
+            partition,
+            replicas,
+            wait,
+        } => {
+            let moved =
+                super::placement::move_partition(ctx, &topic, partition, replicas, wait).await?;
             ctx.out.emit(&moved)
         }
     }

@@ -95,8 +95,18 @@ pub enum MetaRequest {
         /// Partition.
         partition: i32,
     },
-    /// Reorder a partition's replicas (the first is the preferred leader);
-    /// the set itself cannot change yet.
+    /// A partition leader reports the voters of its group.
+    ReportVoters {
+        /// Topic id.
+        topic_id: Uuid,
+        /// Partition.
+        partition: i32,
+        /// The voters.
+        voters: Vec<i32>,
+    },
+    /// Reassign a partition: reorder its replicas (the first is the
+    /// preferred leader) or move it to other nodes (the leader changes the
+    /// group's voters to match).
     SetReplicas {
         /// Topic id.
         topic_id: Uuid,
@@ -175,6 +185,7 @@ pub fn plan(
                 replicas,
                 leaders: Vec::new(),
                 elections: Vec::new(),
+                voters: Vec::new(),
             };
             (
                 vec![MetadataCommand::CreateTopic {
@@ -266,6 +277,33 @@ pub fn plan(
                 )
             }
         }
+        MetaRequest::ReportVoters {
+            topic_id,
+            partition,
+            voters,
+        } => {
+            let topic = state
+                .topic_by_id(*topic_id)
+                .ok_or_else(|| TopicError::Unknown(topic_id.to_string()))?;
+            if *partition < 0 || *partition >= topic.partitions {
+                return Err(TopicError::InvalidPartitions(format!(
+                    "topic {:?} has no partition {partition}",
+                    topic.name
+                )));
+            }
+            if topic.voters_of(*partition) == voters.as_slice() {
+                (Vec::new(), MetaReply::Done)
+            } else {
+                (
+                    vec![MetadataCommand::SetVoters {
+                        topic_id: *topic_id,
+                        partition: *partition,
+                        voters: voters.clone(),
+                    }],
+                    MetaReply::Done,
+                )
+            }
+        }
         MetaRequest::ElectPreferred {
             topic_id,
             partition,
@@ -307,26 +345,22 @@ pub fn plan(
                 )));
             }
             check_replica_list(replicas, nodes)?;
-            let mut now: Vec<i32> = topic.replicas_of(*partition).to_vec();
-            let mut asked = replicas.clone();
-            now.sort_unstable();
-            asked.sort_unstable();
-            if now != asked {
-                return Err(TopicError::InvalidReplicaAssignment(format!(
-                    "moving {:?} partition {partition} to other nodes is not supported yet: \
-                     the replicas may only be reordered (now {:?})",
-                    topic.name,
-                    topic.replicas_of(*partition)
-                )));
-            }
-            (
-                vec![MetadataCommand::SetReplicas {
+            let mut commands = Vec::new();
+            // The old replicas keep their copies until the leader reports
+            // voters without them.
+            if topic.voters_of(*partition).is_empty() {
+                commands.push(MetadataCommand::SetVoters {
                     topic_id: *topic_id,
                     partition: *partition,
-                    replicas: replicas.clone(),
-                }],
-                MetaReply::Done,
-            )
+                    voters: topic.replicas_of(*partition).to_vec(),
+                });
+            }
+            commands.push(MetadataCommand::SetReplicas {
+                topic_id: *topic_id,
+                partition: *partition,
+                replicas: replicas.clone(),
+            });
+            (commands, MetaReply::Done)
         }
     })
 }

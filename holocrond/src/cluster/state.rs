@@ -32,6 +32,11 @@ pub struct TopicMeta {
     /// partition's leader hands over to the first replica when it grows).
     #[serde(default)]
     pub elections: Vec<u32>,
+    /// The Raft voters of each partition as its leader last reported them
+    /// (empty: never reported; the replicas then). They differ from the
+    /// replicas while a partition moves.
+    #[serde(default)]
+    pub voters: Vec<Vec<i32>>,
 }
 
 impl TopicMeta {
@@ -40,6 +45,14 @@ impl TopicMeta {
         usize::try_from(partition)
             .ok()
             .and_then(|p| self.replicas.get(p))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The last reported voters of a partition (empty if never reported).
+    pub fn voters_of(&self, partition: i32) -> &[i32] {
+        usize::try_from(partition)
+            .ok()
+            .and_then(|p| self.voters.get(p))
             .map_or(&[], Vec::as_slice)
     }
 
@@ -126,6 +139,15 @@ pub enum MetadataCommand {
         partition: i32,
         /// The new replicas.
         replicas: Vec<i32>,
+    },
+    /// A partition's Raft voters changed (reported by its leader).
+    SetVoters {
+        /// Topic id.
+        topic_id: Uuid,
+        /// Partition index.
+        partition: i32,
+        /// The voters.
+        voters: Vec<i32>,
     },
     /// A preferred-leader election was asked for (ElectLeaders).
     RequestElection {
@@ -233,6 +255,24 @@ impl MetadataState {
                     }
                 }
             }
+            MetadataCommand::SetVoters {
+                topic_id,
+                partition,
+                voters,
+            } => {
+                if let Some(t) = self.topics.values_mut().find(|t| t.id == *topic_id) {
+                    let Ok(p) = usize::try_from(*partition) else {
+                        return;
+                    };
+                    if *partition >= t.partitions {
+                        return;
+                    }
+                    if t.voters.len() <= p {
+                        t.voters.resize(p + 1, Vec::new());
+                    }
+                    t.voters[p].clone_from(voters);
+                }
+            }
             MetadataCommand::RequestElection {
                 topic_id,
                 partition,
@@ -281,6 +321,7 @@ mod tests {
             replicas: vec![vec![0]; partitions as usize],
             leaders: Vec::new(),
             elections: Vec::new(),
+            voters: Vec::new(),
         }
     }
 

@@ -85,6 +85,8 @@ pub struct Replica {
     caught_up: super::quorum::CaughtUp,
     /// A retention pass (snapshot, then purge) is running.
     retaining: Arc<std::sync::atomic::AtomicBool>,
+    /// A change of the group's voters is running.
+    changing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Replica {
@@ -245,6 +247,7 @@ impl Partition {
             reprepare: Arc::new(tokio::sync::Notify::new()),
             caught_up: Default::default(),
             retaining: Default::default(),
+            changing: Default::default(),
         };
         let reprepare = replica.reprepare.clone();
         let partition = Arc::new_cyclic(|me| Partition {
@@ -319,6 +322,66 @@ impl Replica {
             }
             retaining.store(false, Ordering::Release);
         });
+    }
+
+    /// The group's voters as this replica knows them.
+    pub fn voters(&self) -> std::collections::BTreeSet<NodeId> {
+        self.raft
+            .metrics()
+            .borrow_watched()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .collect()
+    }
+
+    /// Makes `target` the group's voters (a partition move), on its leader:
+    /// every new replica joins as a learner and is caught up first, then
+    /// the voter set changes (joint consensus). One change at a time; true
+    /// once the voters are `target`.
+    pub async fn change_voters(&self, target: std::collections::BTreeSet<NodeId>) -> bool {
+        use std::sync::atomic::Ordering;
+        if self.voters() == target {
+            return true;
+        }
+        if self.changing.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        let changed = async {
+            let known: std::collections::BTreeSet<NodeId> = {
+                let m = self.raft.metrics().borrow_watched().clone();
+                let membership = m.membership_config.membership();
+                membership
+                    .voter_ids()
+                    .chain(membership.learner_ids())
+                    .collect()
+            };
+            for &n in target.difference(&known) {
+                tracing::info!(node = n, "adding a replica as a learner");
+                self.raft
+                    .add_learner(n, BasicNode::new(n.to_string()), true)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            tracing::info!(voters = ?target, "changing the voters");
+            self.raft
+                .change_membership(target.clone(), false)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        let result = tokio::time::timeout(std::time::Duration::from_secs(300), changed).await;
+        self.changing.store(false, Ordering::Release);
+        match result {
+            Ok(Ok(_)) => self.voters() == target,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot change the voters; retrying later");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("the new replicas did not catch up within 300 s; retrying later");
+                false
+            }
+        }
     }
 
     /// This node's id.

@@ -52,6 +52,7 @@ fn topic(name: &str) -> TopicMeta {
         replicas: vec![vec![1]; 3],
         leaders: Vec::new(),
         elections: Vec::new(),
+        voters: Vec::new(),
     }
 }
 

@@ -1,17 +1,24 @@
 //! AlterPartitionReassignments and ListPartitionReassignments (KIP-455).
-//! A partition's replicas may be reordered (the first is the preferred
-//! leader, which ElectLeaders then moves leadership to); moving replicas to
-//! other nodes is not supported yet and is refused with
-//! INVALID_REPLICA_ASSIGNMENT. Nothing is ever in progress to list.
+//! A reassignment sets a partition's replicas in the metadata: a new order
+//! (the first is the preferred leader, which ElectLeaders then moves
+//! leadership to) or other nodes. The partition's leader then adds the new
+//! replicas as learners, catches them up, changes the group's voters and
+//! reports them; replicas moved away delete their copies after that. A
+//! reassignment is in progress while the reported voters differ from the
+//! replicas. Cancelling one is not supported (NO_REASSIGNMENT_IN_PROGRESS
+//! when none runs, else INVALID_REPLICA_ASSIGNMENT).
 
 use std::sync::Arc;
 
 use kafka_protocol::messages::alter_partition_reassignments_response::{
     ReassignablePartitionResponse, ReassignableTopicResponse,
 };
+use kafka_protocol::messages::list_partition_reassignments_response::{
+    OngoingPartitionReassignment, OngoingTopicReassignment,
+};
 use kafka_protocol::messages::{
-    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse,
-    ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, ResponseKind,
+    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, BrokerId,
+    ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -72,8 +79,16 @@ async fn reorder(
         );
     };
     let Some(replicas) = replicas else {
-        // Cancel: there is never a reassignment in progress.
-        return (Some(ErrorCode::NoReassignmentInProgress), None);
+        return if moving(&t, partition).is_some() {
+            (
+                Some(ErrorCode::InvalidReplicaAssignment),
+                Some(
+                    "a reassignment in progress cannot be cancelled; reassign again instead".into(),
+                ),
+            )
+        } else {
+            (Some(ErrorCode::NoReassignmentInProgress), None)
+        };
     };
     if broker.config.cluster.is_none() {
         return (
@@ -92,10 +107,66 @@ async fn reorder(
     }
 }
 
+/// (adding, removing) replicas of a partition being moved.
+fn moving(t: &crate::cluster::TopicMeta, partition: i32) -> Option<(Vec<i32>, Vec<i32>)> {
+    let voters = t.voters_of(partition);
+    let replicas = t.replicas_of(partition);
+    let adding: Vec<i32> = replicas
+        .iter()
+        .copied()
+        .filter(|r| !voters.contains(r))
+        .collect();
+    let removing: Vec<i32> = voters
+        .iter()
+        .copied()
+        .filter(|v| !replicas.contains(v))
+        .collect();
+    let moving = !voters.is_empty() && (!adding.is_empty() || !removing.is_empty());
+    moving.then_some((adding, removing))
+}
+
 pub(super) fn list(
-    _broker: &Broker,
-    _req: ListPartitionReassignmentsRequest,
+    broker: &Broker,
+    req: ListPartitionReassignmentsRequest,
     _version: i16,
 ) -> ResponseKind {
-    ResponseKind::ListPartitionReassignments(ListPartitionReassignmentsResponse::default())
+    let state = broker.metadata.snapshot();
+    let wanted: Vec<(String, Option<Vec<i32>>)> = match req.topics {
+        Some(ts) => ts
+            .into_iter()
+            .map(|t| (t.name.0.to_string(), Some(t.partition_indexes)))
+            .collect(),
+        None => state.topics.keys().map(|n| (n.clone(), None)).collect(),
+    };
+    let mut topics = Vec::new();
+    for (name, partitions) in wanted {
+        let Some(t) = state.topics.get(&name) else {
+            continue;
+        };
+        let ongoing: Vec<OngoingPartitionReassignment> = partitions
+            .unwrap_or_else(|| (0..t.partitions).collect())
+            .into_iter()
+            .filter_map(|p| {
+                let (adding, removing) = moving(t, p)?;
+                let ids = |v: Vec<i32>| v.into_iter().map(BrokerId).collect();
+                Some(
+                    OngoingPartitionReassignment::default()
+                        .with_partition_index(p)
+                        .with_replicas(ids(t.replicas_of(p).to_vec()))
+                        .with_adding_replicas(ids(adding))
+                        .with_removing_replicas(ids(removing)),
+                )
+            })
+            .collect();
+        if !ongoing.is_empty() {
+            topics.push(
+                OngoingTopicReassignment::default()
+                    .with_name(TopicName(StrBytes::from_string(name)))
+                    .with_partitions(ongoing),
+            );
+        }
+    }
+    ResponseKind::ListPartitionReassignments(
+        ListPartitionReassignmentsResponse::default().with_topics(topics),
+    )
 }

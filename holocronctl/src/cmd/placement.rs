@@ -1,7 +1,12 @@
-//! `partition transfer-leader`: the Kafka way — AlterPartitionReassignments
-//! puts the target first in the replica list (it becomes the preferred
-//! replica), ElectLeaders asks for a preferred-leader election, and the
-//! partition's Raft leader hands over once the target is caught up.
+//! Where a partition lives and who leads it, the Kafka way:
+//!
+//! - `partition transfer-leader`: AlterPartitionReassignments puts the
+//!   target first in the replica list (it becomes the preferred replica),
+//!   ElectLeaders asks for a preferred-leader election, and the partition's
+//!   Raft leader hands over once the target is caught up.
+//! - `partition move`: AlterPartitionReassignments with other nodes; the
+//!   leader adds them as learners, catches them up and changes the voters.
+//!   Done when DescribeQuorum shows exactly the new voters.
 
 use std::time::{Duration, Instant};
 
@@ -98,7 +103,7 @@ pub async fn transfer(
     replicas.extend(p.replicas.iter().copied().filter(|r| *r != to));
     if from != Some(to) {
         if p.replicas.first() != Some(&to) {
-            reorder(ctx, topic, partition, &replicas).await?;
+            reassign(ctx, topic, partition, &replicas).await?;
         }
         elect(ctx, topic, partition).await?;
     }
@@ -136,7 +141,107 @@ pub async fn transfer(
     }
 }
 
-async fn reorder(ctx: &Ctx, topic: &str, partition: i32, replicas: &[i32]) -> CtlResult<()> {
+/// `holocron.partition.move/v1`: a partition moved to other nodes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PartitionMove {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// The replicas before.
+    pub from: Vec<i32>,
+    /// The replicas (and Raft voters) now, the preferred leader first.
+    pub to: Vec<i32>,
+    /// The leader now.
+    pub leader: i32,
+    /// How long it took, ms.
+    pub elapsed_ms: u64,
+}
+
+impl Document for PartitionMove {
+    fn schema(&self) -> &'static str {
+        "holocron.partition.move/v1"
+    }
+    fn human(&self, _out: &Out) -> String {
+        let list = |v: &[i32]| v.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
+        output::kv(&[
+            ("Partition", format!("{}-{}", self.topic, self.partition)),
+            (
+                "Replicas",
+                format!("{} -> {}", list(&self.from), list(&self.to)),
+            ),
+            ("Leader", self.leader.to_string()),
+            ("Took", format!("{} ms", self.elapsed_ms)),
+        ])
+    }
+}
+
+/// Moves `topic`-`partition` to `replicas` (the first preferred), waiting
+/// at most `wait` for the group's voters to be exactly them.
+pub async fn move_partition(
+    ctx: &Ctx,
+    topic: &str,
+    partition: i32,
+    replicas: Vec<i32>,
+    wait: Duration,
+) -> CtlResult<PartitionMove> {
+    let started = Instant::now();
+    let client = ctx.client().await?;
+    let (_, info) = common::topic_info(client, topic).await?;
+    let from = info
+        .partitions
+        .iter()
+        .find(|p| p.partition == partition)
+        .ok_or_else(|| {
+            CtlError::new(
+                ErrorClass::NotFound,
+                format!("topic {topic:?} has no partition {partition}"),
+            )
+        })?
+        .replicas
+        .clone();
+    reassign(ctx, topic, partition, &replicas).await?;
+    let mut want = replicas.clone();
+    want.sort_unstable();
+    let deadline = Instant::now() + wait;
+    loop {
+        let (_, info) = common::topic_info(client, topic).await?;
+        let quorum = common::quorum(client, &info, &[partition]).await?;
+        let done = quorum.get(&partition).and_then(|q| {
+            let mut voters: Vec<i32> = q
+                .replicas
+                .iter()
+                .filter(|r| r.voter)
+                .map(|r| r.node_id)
+                .collect();
+            voters.sort_unstable();
+            (voters == want).then_some(q.leader_id)
+        });
+        if let Some(leader) = done {
+            return Ok(PartitionMove {
+                topic: topic.to_owned(),
+                partition,
+                from,
+                to: replicas,
+                leader,
+                elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            });
+        }
+        if Instant::now() >= deadline {
+            return Err(CtlError::new(
+                ErrorClass::Unhealthy,
+                format!(
+                    "{topic}-{partition} is not on {replicas:?} after {}; the move goes on \
+                     in the background — see `holocronctl partition describe {topic}`",
+                    humantime::format_duration(wait)
+                ),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn reassign(ctx: &Ctx, topic: &str, partition: i32, replicas: &[i32]) -> CtlResult<()> {
     let req = AlterPartitionReassignmentsRequest::default()
         .with_timeout_ms(30_000)
         .with_topics(vec![ReassignableTopic::default()
@@ -148,7 +253,7 @@ async fn reorder(ctx: &Ctx, topic: &str, partition: i32, replicas: &[i32]) -> Ct
                 ))])]);
     let resp = ctx.client().await?.send_any(req).await?;
     if let Some(code) = from_code(resp.error_code) {
-        return Err(CtlError::kafka(code, "reorder the replicas"));
+        return Err(CtlError::kafka(code, "reassign the replicas"));
     }
     let result = resp
         .responses
@@ -160,7 +265,7 @@ async fn reorder(ctx: &Ctx, topic: &str, partition: i32, replicas: &[i32]) -> Ct
         Some((code, r)) => Err(CtlError::kafka(
             code,
             format!(
-                "reorder the replicas of {topic}-{partition}{}",
+                "reassign the replicas of {topic}-{partition}{}",
                 r.error_message
                     .as_ref()
                     .map(|m| format!(" ({m})"))
