@@ -420,6 +420,15 @@ impl Broker {
         }
     }
 
+    /// The controller clients are told of: the metadata leader (-1: none
+    /// known).
+    pub fn controller_id(&self) -> i32 {
+        self.metadata
+            .leader()
+            .and_then(|l| i32::try_from(l).ok())
+            .unwrap_or(-1)
+    }
+
     /// Whether node `id` is up as far as this node can tell: itself, or a
     /// peer it has a live node-to-node connection with.
     pub fn is_live(&self, id: i32) -> bool {

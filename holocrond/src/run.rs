@@ -37,6 +37,10 @@ const PRODUCER_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Runs the broker until SIGINT/SIGTERM or until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunError> {
+    // Installed before anything listens: a SIGTERM that comes as soon as
+    // the port answers (or during start-up) stops the broker cleanly
+    // instead of killing it.
+    tokio::spawn(watch_signals(install_signals(), shutdown.clone()));
     let mut listeners = Vec::new();
     for l in &config.listeners {
         let listener = TcpListener::bind(l.addr)
@@ -63,7 +67,15 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
         None => None,
     };
     let services: crate::replication::node::ServiceSlot = Default::default();
-    let broker = Broker::open(config, shutdown.clone(), services).await?;
+    // A SIGTERM while the broker opens (a cluster node waits for a quorum)
+    // ends start-up cleanly.
+    let broker = tokio::select! {
+        opened = Broker::open(config, shutdown.clone(), services) => opened?,
+        () = shutdown.cancelled() => {
+            tracing::info!("stopped while starting");
+            return Ok(());
+        }
+    };
     if let Some(t) = &tls {
         tokio::spawn(t.clone().watch(shutdown.clone()));
     }
@@ -78,7 +90,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
         }
         tokio::spawn(crate::metrics::http::serve(m, broker.clone()));
     }
-    tokio::spawn(watch_signals(shutdown.clone()));
     let maintenance = tokio::spawn(maintain(broker.clone()));
     tokio::spawn(broker.clone().run_reporter());
     if broker.config.cluster.is_some() {
@@ -109,13 +120,24 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     Ok(())
 }
 
-async fn watch_signals(shutdown: CancellationToken) {
+type Signals = Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>;
+
+fn install_signals() -> Signals {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
+    match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers");
+    ) {
+        (Ok(term), Ok(int)) => Some((term, int)),
+        _ => {
+            tracing::error!("cannot install signal handlers");
+            None
+        }
+    }
+}
+
+async fn watch_signals(signals: Signals, shutdown: CancellationToken) {
+    let Some((mut term, mut int)) = signals else {
         return;
     };
     tokio::select! {

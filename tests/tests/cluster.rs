@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use holocron_tests::process::{check_ok, describe, run, Background, Output};
-use holocron_tests::records::{check_acked_durable, read_acks, read_dump};
+use holocron_tests::records::{check_acked_durable, read_acks, read_dump, Stored};
 use holocron_tests::tools::{holocronctl_bin, holocrond_bin, json_summary, python_command};
 use holocron_tests::{run_python, Broker, BrokerOpts};
 
@@ -320,26 +320,9 @@ fn a_node_that_was_down_catches_up_and_every_node_answers_metadata() {
     // serving all 2,000 records from nodes 2 and 3.
     thread::sleep(Duration::from_secs(3));
     cluster.nodes[0].stop();
-    let live = format!(
-        "{},{}",
-        cluster.nodes[1].bootstrap(),
-        cluster.nodes[2].bootstrap()
-    );
     // The survivors elect new leaders for what node 1 led (bounded wait).
     wait_for_leaders(&cluster.nodes[1], TOPIC, &[2, 3]);
-    let dump = cluster.nodes[1].work_dir().join("catch-up.jsonl");
-    run_python(
-        "dump.py",
-        &live,
-        &[
-            "--topic",
-            TOPIC,
-            "--out",
-            dump.to_str().expect("utf-8 path"),
-        ],
-        TIMEOUT,
-    );
-    assert_eq!(read_dump(&dump).len(), 2000);
+    assert_eq!(dump_from(&cluster, &[2, 3], TOPIC).len(), 2000);
     // Every live node names the brokers and a leader for each partition.
     for n in &cluster.nodes[1..] {
         let out = ctl(&[
@@ -361,6 +344,28 @@ fn a_node_that_was_down_catches_up_and_every_node_answers_metadata() {
             assert_eq!(p["replicas"].as_array().map(Vec::len), Some(3), "{v}");
         }
     }
+}
+
+/// Every record of `topic`, read through `nodes` (1-based) only.
+fn dump_from(cluster: &Cluster, nodes: &[usize], topic: &str) -> Vec<Stored> {
+    let live: Vec<String> = nodes
+        .iter()
+        .map(|&n| cluster.nodes[n - 1].bootstrap())
+        .collect();
+    let via = &cluster.nodes[nodes[0] - 1];
+    let dump = via.work_dir().join(format!("{topic}.jsonl"));
+    run_python(
+        "dump.py",
+        &live.join(","),
+        &[
+            "--topic",
+            topic,
+            "--out",
+            dump.to_str().expect("utf-8 path"),
+        ],
+        TIMEOUT,
+    );
+    read_dump(&dump)
 }
 
 /// Bytes in the `.log` segments of a topic's partitions on one node.
@@ -459,24 +464,8 @@ fn a_node_whose_data_directory_was_wiped_rejoins_and_is_refilled() {
     // again once caught up) and serve every record.
     cluster.nodes[0].stop();
     wait_for_leaders(&cluster.nodes[1], TOPIC, &[2, 3]);
-    let live = format!(
-        "{},{}",
-        cluster.nodes[1].bootstrap(),
-        cluster.nodes[2].bootstrap()
-    );
-    let dump = cluster.nodes[1].work_dir().join("wiped.jsonl");
-    run_python(
-        "dump.py",
-        &live,
-        &[
-            "--topic",
-            TOPIC,
-            "--out",
-            dump.to_str().expect("utf-8 path"),
-        ],
-        TIMEOUT,
-    );
-    assert_eq!(read_dump(&dump).len(), 2000);
+    let dump = dump_from(&cluster, &[2, 3], TOPIC);
+    assert_eq!(dump.len(), 2000);
     // Node 3 granted no votes until each of its groups had caught up, and
     // every one of them has by now (it was refilled).
     let log = cluster.nodes[2].log();
@@ -626,25 +615,8 @@ fn retention_purges_replicated_logs_and_a_lagging_follower_installs_the_snapshot
     thread::sleep(Duration::from_secs(2));
     cluster.nodes[0].stop();
     wait_for_leaders(&cluster.nodes[1], TOPIC, &[2, 3]);
-    let live = format!(
-        "{},{}",
-        cluster.nodes[1].bootstrap(),
-        cluster.nodes[2].bootstrap()
-    );
-    let dump = cluster.nodes[1].work_dir().join("retained.jsonl");
-    run_python(
-        "dump.py",
-        &live,
-        &[
-            "--topic",
-            TOPIC,
-            "--out",
-            dump.to_str().expect("utf-8 path"),
-        ],
-        TIMEOUT,
-    );
-    let stored = read_dump(&dump);
-    let offsets: Vec<i64> = stored.iter().map(|r| r.offset).collect();
+    let dump = dump_from(&cluster, &[2, 3], TOPIC);
+    let offsets: Vec<i64> = dump.iter().map(|r| r.offset).collect();
     let first = *offsets.first().expect("records after retention");
     assert!(first > 0, "nothing was deleted: the first offset is 0");
     assert_eq!(
@@ -898,25 +870,17 @@ fn a_partition_moves_to_another_node_and_the_old_replica_goes() {
     );
     assert_eq!(summary["errors"], 0, "{summary}");
     cluster.nodes[idx(leaving)].stop();
+    let both = [idx(kept) + 1, idx(newcomer) + 1];
+    let offsets: Vec<i64> = dump_from(&cluster, &both, TOPIC)
+        .iter()
+        .map(|r| r.offset)
+        .collect();
+    assert_eq!(offsets, (0..1500).collect::<Vec<_>>());
     let live = format!(
         "{},{}",
         cluster.nodes[idx(kept)].bootstrap(),
         cluster.nodes[idx(newcomer)].bootstrap()
     );
-    let dump = cluster.nodes[idx(kept)].work_dir().join("moving.jsonl");
-    run_python(
-        "dump.py",
-        &live,
-        &[
-            "--topic",
-            TOPIC,
-            "--out",
-            dump.to_str().expect("utf-8 path"),
-        ],
-        TIMEOUT,
-    );
-    let offsets: Vec<i64> = read_dump(&dump).iter().map(|r| r.offset).collect();
-    assert_eq!(offsets, (0..1500).collect::<Vec<_>>());
     // Bad input: an unknown node.
     let mut cmd = Command::new(holocronctl_bin());
     cmd.args(["--brokers", &live])

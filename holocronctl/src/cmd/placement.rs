@@ -10,6 +10,7 @@
 
 use std::time::{Duration, Instant};
 
+use holocron_proto::client::PartitionInfo;
 use holocron_proto::errors::{from_code, ErrorCode};
 use holocron_proto::kafka_protocol::messages::alter_partition_reassignments_request::{
     ReassignablePartition, ReassignableTopic,
@@ -81,17 +82,7 @@ pub async fn transfer(
 ) -> CtlResult<LeaderTransfer> {
     let started = Instant::now();
     let client = ctx.client().await?;
-    let (_, info) = common::topic_info(client, topic).await?;
-    let p = info
-        .partitions
-        .iter()
-        .find(|p| p.partition == partition)
-        .ok_or_else(|| {
-            CtlError::new(
-                ErrorClass::NotFound,
-                format!("topic {topic:?} has no partition {partition}"),
-            )
-        })?;
+    let p = current(ctx, topic, partition).await?;
     if !p.replicas.contains(&to) {
         return Err(CtlError::usage(format!(
             "node {to} holds no replica of {topic}-{partition} (replicas: {:?})",
@@ -187,19 +178,7 @@ pub async fn move_partition(
 ) -> CtlResult<PartitionMove> {
     let started = Instant::now();
     let client = ctx.client().await?;
-    let (_, info) = common::topic_info(client, topic).await?;
-    let from = info
-        .partitions
-        .iter()
-        .find(|p| p.partition == partition)
-        .ok_or_else(|| {
-            CtlError::new(
-                ErrorClass::NotFound,
-                format!("topic {topic:?} has no partition {partition}"),
-            )
-        })?
-        .replicas
-        .clone();
+    let from = current(ctx, topic, partition).await?.replicas;
     reassign(ctx, topic, partition, &replicas).await?;
     let mut want = replicas.clone();
     want.sort_unstable();
@@ -239,6 +218,20 @@ pub async fn move_partition(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// A partition as Metadata describes it now; NotFound if it does not exist.
+async fn current(ctx: &Ctx, topic: &str, partition: i32) -> CtlResult<PartitionInfo> {
+    let (_, info) = common::topic_info(ctx.client().await?, topic).await?;
+    info.partitions
+        .into_iter()
+        .find(|p| p.partition == partition)
+        .ok_or_else(|| {
+            CtlError::new(
+                ErrorClass::NotFound,
+                format!("topic {topic:?} has no partition {partition}"),
+            )
+        })
 }
 
 async fn reassign(ctx: &Ctx, topic: &str, partition: i32, replicas: &[i32]) -> CtlResult<()> {

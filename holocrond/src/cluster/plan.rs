@@ -282,15 +282,7 @@ pub fn plan(
             partition,
             voters,
         } => {
-            let topic = state
-                .topic_by_id(*topic_id)
-                .ok_or_else(|| TopicError::Unknown(topic_id.to_string()))?;
-            if *partition < 0 || *partition >= topic.partitions {
-                return Err(TopicError::InvalidPartitions(format!(
-                    "topic {:?} has no partition {partition}",
-                    topic.name
-                )));
-            }
+            let topic = existing_partition(state, *topic_id, *partition)?;
             if topic.voters_of(*partition) == voters.as_slice() {
                 (Vec::new(), MetaReply::Done)
             } else {
@@ -308,15 +300,7 @@ pub fn plan(
             topic_id,
             partition,
         } => {
-            let topic = state
-                .topic_by_id(*topic_id)
-                .ok_or_else(|| TopicError::Unknown(topic_id.to_string()))?;
-            if *partition < 0 || *partition >= topic.partitions {
-                return Err(TopicError::InvalidPartitions(format!(
-                    "topic {:?} has no partition {partition}",
-                    topic.name
-                )));
-            }
+            let topic = existing_partition(state, *topic_id, *partition)?;
             let preferred = topic.replicas_of(*partition).first().copied().unwrap_or(-1);
             if topic.leader_of(*partition).map(|(l, _)| l) == Some(preferred) {
                 (Vec::new(), MetaReply::ElectionNotNeeded)
@@ -335,15 +319,7 @@ pub fn plan(
             partition,
             replicas,
         } => {
-            let topic = state
-                .topic_by_id(*topic_id)
-                .ok_or_else(|| TopicError::Unknown(topic_id.to_string()))?;
-            if *partition < 0 || *partition >= topic.partitions {
-                return Err(TopicError::InvalidPartitions(format!(
-                    "topic {:?} has no partition {partition}",
-                    topic.name
-                )));
-            }
+            let topic = existing_partition(state, *topic_id, *partition)?;
             check_replica_list(replicas, nodes)?;
             let mut commands = Vec::new();
             // The old replicas keep their copies until the leader reports
@@ -419,6 +395,24 @@ pub fn place(
                 .collect())
         }
     }
+}
+
+/// The topic of an existing partition, by topic id.
+fn existing_partition(
+    state: &MetadataState,
+    topic_id: Uuid,
+    partition: i32,
+) -> Result<&TopicMeta, TopicError> {
+    let topic = state
+        .topic_by_id(topic_id)
+        .ok_or_else(|| TopicError::Unknown(topic_id.to_string()))?;
+    if partition < 0 || partition >= topic.partitions {
+        return Err(TopicError::InvalidPartitions(format!(
+            "topic {:?} has no partition {partition}",
+            topic.name
+        )));
+    }
+    Ok(topic)
 }
 
 fn check_replica_list(replicas: &[i32], nodes: &Nodes) -> Result<(), TopicError> {

@@ -187,6 +187,15 @@ pub struct MetadataState {
 }
 
 impl MetadataState {
+    /// A topic by id and a partition index of it, if both exist.
+    fn partition_mut(&mut self, topic_id: Uuid, partition: i32) -> Option<(&mut TopicMeta, usize)> {
+        let t = self.topics.values_mut().find(|t| t.id == topic_id)?;
+        let p = usize::try_from(partition)
+            .ok()
+            .filter(|_| partition < t.partitions)?;
+        Some((t, p))
+    }
+
     /// Applies a command. Commands are validated before they are logged, so
     /// applying never fails; a command that no longer fits (a replayed delete
     /// of a missing topic) changes nothing.
@@ -226,18 +235,10 @@ impl MetadataState {
                 leader,
                 epoch,
             } => {
-                if let Some(t) = self.topics.values_mut().find(|t| t.id == *topic_id) {
-                    let Ok(p) = usize::try_from(*partition) else {
-                        return;
-                    };
-                    if *partition >= t.partitions {
-                        return;
-                    }
-                    if t.leaders.len() <= p {
-                        t.leaders.resize(p + 1, (-1, -1));
-                    }
-                    if *epoch >= t.leaders[p].1 {
-                        t.leaders[p] = (*leader, *epoch);
+                if let Some((t, p)) = self.partition_mut(*topic_id, *partition) {
+                    let slot = slot(&mut t.leaders, p, (-1, -1));
+                    if *epoch >= slot.1 {
+                        *slot = (*leader, *epoch);
                     }
                 }
             }
@@ -260,34 +261,17 @@ impl MetadataState {
                 partition,
                 voters,
             } => {
-                if let Some(t) = self.topics.values_mut().find(|t| t.id == *topic_id) {
-                    let Ok(p) = usize::try_from(*partition) else {
-                        return;
-                    };
-                    if *partition >= t.partitions {
-                        return;
-                    }
-                    if t.voters.len() <= p {
-                        t.voters.resize(p + 1, Vec::new());
-                    }
-                    t.voters[p].clone_from(voters);
+                if let Some((t, p)) = self.partition_mut(*topic_id, *partition) {
+                    slot(&mut t.voters, p, Vec::new()).clone_from(voters);
                 }
             }
             MetadataCommand::RequestElection {
                 topic_id,
                 partition,
             } => {
-                if let Some(t) = self.topics.values_mut().find(|t| t.id == *topic_id) {
-                    let Ok(p) = usize::try_from(*partition) else {
-                        return;
-                    };
-                    if *partition >= t.partitions {
-                        return;
-                    }
-                    if t.elections.len() <= p {
-                        t.elections.resize(p + 1, 0);
-                    }
-                    t.elections[p] = t.elections[p].saturating_add(1);
+                if let Some((t, p)) = self.partition_mut(*topic_id, *partition) {
+                    let count = slot(&mut t.elections, p, 0);
+                    *count = count.saturating_add(1);
                 }
             }
             MetadataCommand::ReserveProducerIds { start, count } => {
@@ -305,6 +289,14 @@ impl MetadataState {
     pub fn topic_by_id(&self, id: Uuid) -> Option<&TopicMeta> {
         self.topics.values().find(|t| t.id == id)
     }
+}
+
+/// Element `p` of a per-partition list, growing it with `fill` as needed.
+fn slot<T: Clone>(list: &mut Vec<T>, p: usize, fill: T) -> &mut T {
+    if list.len() <= p {
+        list.resize(p + 1, fill);
+    }
+    &mut list[p]
 }
 
 #[cfg(test)]

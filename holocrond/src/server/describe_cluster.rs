@@ -36,11 +36,7 @@ pub(super) fn handle(
                 .with_port(port)
         })
         .collect();
-    let controller = broker
-        .metadata
-        .leader()
-        .and_then(|l| i32::try_from(l).ok())
-        .unwrap_or(-1);
+    let controller = broker.controller_id();
     ResponseKind::DescribeCluster(
         DescribeClusterResponse::default()
             .with_endpoint_type(req.endpoint_type)

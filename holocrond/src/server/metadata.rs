@@ -92,11 +92,7 @@ pub(super) async fn handle(
                 .with_port(port)
         })
         .collect();
-    let controller = broker
-        .metadata
-        .leader()
-        .and_then(|l| i32::try_from(l).ok())
-        .unwrap_or(-1);
+    let controller = broker.controller_id();
     ResponseKind::Metadata(
         MetadataResponse::default()
             .with_brokers(brokers)
