@@ -59,6 +59,18 @@ struct Broker {
 
 impl Broker {
     fn start() -> Broker {
+        // A free port can be taken by another test's process before this
+        // broker binds it: the broker then exits, and the port answers for
+        // someone else. Start again on new ports when that happens.
+        for _ in 0..3 {
+            if let Some(b) = Broker::try_start() {
+                return b;
+            }
+        }
+        panic!("holocrond did not start (its ports were taken three times)");
+    }
+
+    fn try_start() -> Option<Broker> {
         let bin = holocrond_bin();
         assert!(
             bin.exists(),
@@ -79,9 +91,21 @@ impl Broker {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn holocrond");
-        let b = Broker { child, addr, dir };
+        let mut b = Broker { child, addr, dir };
         let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(&b.addr).is_err() {
+        loop {
+            if matches!(b.child.try_wait(), Ok(Some(_))) {
+                return None;
+            }
+            if TcpStream::connect(&b.addr).is_ok() {
+                // Still ours a moment later (a broker that lost its port
+                // exits at once).
+                std::thread::sleep(Duration::from_millis(200));
+                if matches!(b.child.try_wait(), Ok(Some(_))) {
+                    return None;
+                }
+                return Some(b);
+            }
             assert!(
                 Instant::now() < deadline,
                 "holocrond did not start on {}",
@@ -89,7 +113,6 @@ impl Broker {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        b
     }
 
     /// holocronctl aimed at this broker, with a private config dir.
