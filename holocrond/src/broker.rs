@@ -550,6 +550,9 @@ impl Broker {
     pub async fn run_reconciler(self: Arc<Self>) {
         let mut changes = self.metadata.subscribe();
         let mut seen = changes.borrow_and_update().clone();
+        // Whatever was applied between opening the partitions and now (a
+        // node catching up its metadata at start) is not a change to come.
+        self.reconcile().await;
         // A partition move whose leader was not ready, or changed, when the
         // metadata changed is picked up again here.
         let mut moves = tokio::time::interval(Duration::from_secs(5));
