@@ -384,11 +384,6 @@ impl Replica {
         }
     }
 
-    /// This node's id.
-    pub fn raft_node(&self) -> NodeId {
-        self.node
-    }
-
     /// When followers were last seen caught up.
     pub fn caught_up(&self) -> &super::quorum::CaughtUp {
         &self.caught_up
