@@ -191,9 +191,11 @@ impl Broker {
             default_replication_factor: config.default_replication_factor,
         };
         let metadata = Arc::new(MetadataStore::open(&meta_dir, node.clone(), voters, nodes).await?);
+        // A rejoining node is a member already (set above), though its
+        // metadata is still empty.
         if metadata.snapshot().cluster_id.is_some() {
             membership.set_member();
-        } else {
+        } else if !membership.is_member() {
             membership.set_forming();
         }
         let _ = services.set(crate::services::NodeServices::new(&metadata));

@@ -59,6 +59,11 @@ impl Membership {
         self.0.store(FORMING, Ordering::Release);
     }
 
+    /// Whether this node said it belongs to a formed cluster.
+    pub fn is_member(&self) -> bool {
+        self.0.load(Ordering::Acquire) == MEMBER
+    }
+
     /// Records that this node belongs to a formed cluster (its metadata
     /// has a cluster id).
     pub fn set_member(&self) {
