@@ -715,16 +715,10 @@ fn replicas_or_configs_changed(
 
 /// Whether a partition is moving: its reported voters are not its replicas.
 fn moving(state: &crate::cluster::MetadataState) -> bool {
-    state.topics.values().any(|t| {
-        (0..t.partitions).any(|p| {
-            let voters = t.voters_of(p);
-            let mut a = voters.to_vec();
-            let mut b = t.replicas_of(p).to_vec();
-            a.sort_unstable();
-            b.sort_unstable();
-            !voters.is_empty() && a != b
-        })
-    })
+    state
+        .topics
+        .values()
+        .any(|t| (0..t.partitions).any(|p| t.moving(p).is_some()))
 }
 
 /// Every partition's count of preferred-leader elections asked for.

@@ -123,9 +123,14 @@ impl Cluster {
     }
 
     fn bootstrap(&self) -> String {
-        self.nodes
+        self.bootstrap_of(&(1..=self.nodes.len()).collect::<Vec<_>>())
+    }
+
+    /// The bootstrap list of some nodes (1-based).
+    fn bootstrap_of(&self, nodes: &[usize]) -> String {
+        nodes
             .iter()
-            .map(Broker::bootstrap)
+            .map(|&n| self.nodes[n - 1].bootstrap())
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -303,18 +308,8 @@ fn a_node_that_was_down_catches_up_and_every_node_answers_metadata() {
     );
     // Node 3 is down while records are written, then comes back.
     cluster.nodes[2].stop();
-    let live = format!(
-        "{},{}",
-        cluster.nodes[0].bootstrap(),
-        cluster.nodes[1].bootstrap()
-    );
-    let summary = run_python(
-        "produce.py",
-        &live,
-        &["--topic", TOPIC, "--records", "2000"],
-        TIMEOUT,
-    );
-    assert_eq!(summary["errors"], 0, "{summary}");
+    let live = cluster.bootstrap_of(&[1, 2]);
+    produce(&live, TOPIC, 2000, &[]);
     cluster.nodes[2].restart();
     // Now stop node 1: node 3 must hold everything for the cluster to keep
     // serving all 2,000 records from nodes 2 and 3.
@@ -346,17 +341,34 @@ fn a_node_that_was_down_catches_up_and_every_node_answers_metadata() {
     }
 }
 
+/// Writes `records` records to `topic` through `bootstrap`; every one
+/// must be acknowledged.
+#[track_caller]
+fn produce(bootstrap: &str, topic: &str, records: u32, extra: &[&str]) {
+    let records = records.to_string();
+    let args = [&["--topic", topic, "--records", &records][..], extra].concat();
+    let summary = run_python("produce.py", bootstrap, &args, TIMEOUT);
+    assert_eq!(summary["errors"], 0, "{summary}");
+}
+
+/// Polls `done` every 200 ms for at most `secs` seconds; panics with
+/// `what()` if it never holds.
+#[track_caller]
+fn wait_until(secs: u64, what: impl Fn() -> String, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(Instant::now() < deadline, "after {secs} s: {}", what());
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Every record of `topic`, read through `nodes` (1-based) only.
 fn dump_from(cluster: &Cluster, nodes: &[usize], topic: &str) -> Vec<Stored> {
-    let live: Vec<String> = nodes
-        .iter()
-        .map(|&n| cluster.nodes[n - 1].bootstrap())
-        .collect();
     let via = &cluster.nodes[nodes[0] - 1];
     let dump = via.work_dir().join(format!("{topic}.jsonl"));
     run_python(
         "dump.py",
-        &live.join(","),
+        &cluster.bootstrap_of(nodes),
         &[
             "--topic",
             topic,
@@ -390,27 +402,18 @@ fn topic_log_bytes(node: &Broker, topic: &str) -> u64 {
 /// Waits (bounded) until every partition of `topic` is led by one of `nodes`.
 #[track_caller]
 fn wait_for_leaders(via: &Broker, topic: &str, nodes: &[i64]) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        // Exits non-zero while a partition has no leader: keep asking.
-        let mut cmd = Command::new(holocronctl_bin());
-        cmd.args(["--brokers", &via.bootstrap()])
-            .args(["topic", "describe", topic, "--json"]);
-        let out = run(&mut cmd, Duration::from_secs(60));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        let led = v["topics"][0]["partitions"].as_array().is_some_and(|ps| {
-            ps.iter()
-                .all(|p| p["leader"].as_i64().is_some_and(|l| nodes.contains(&l)))
-        });
-        if led {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no leaders among {nodes:?} within 60 s: {v}"
-        );
-        thread::sleep(Duration::from_millis(200));
-    }
+    // holocronctl exits non-zero while a partition has no leader.
+    wait_json(
+        &via.bootstrap(),
+        &["topic", "describe", topic],
+        &format!("no leaders among {nodes:?}"),
+        |v| {
+            v["topics"][0]["partitions"].as_array().is_some_and(|ps| {
+                ps.iter()
+                    .all(|p| p["leader"].as_i64().is_some_and(|l| nodes.contains(&l)))
+            })
+        },
+    );
 }
 
 #[test]
@@ -431,13 +434,7 @@ fn a_node_whose_data_directory_was_wiped_rejoins_and_is_refilled() {
         ],
         TIMEOUT,
     );
-    let summary = run_python(
-        "produce.py",
-        &bootstrap,
-        &["--topic", TOPIC, "--records", "2000"],
-        TIMEOUT,
-    );
-    assert_eq!(summary["errors"], 0, "{summary}");
+    produce(&bootstrap, TOPIC, 2000, &[]);
     // Node 3 loses its whole data directory and comes back empty.
     cluster.nodes[2].stop();
     fs::remove_dir_all(cluster.nodes[2].data_dir()).expect("wipe node 3");
@@ -451,15 +448,12 @@ fn a_node_whose_data_directory_was_wiped_rejoins_and_is_refilled() {
     // as large as node 2's.
     let want = topic_log_bytes(&cluster.nodes[1], TOPIC);
     assert!(want > 0, "node 2 holds no data for {TOPIC}");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while topic_log_bytes(&cluster.nodes[2], TOPIC) < want {
-        assert!(
-            Instant::now() < deadline,
-            "node 3 holds {} of {want} bytes after 90 s",
-            topic_log_bytes(&cluster.nodes[2], TOPIC)
-        );
-        thread::sleep(Duration::from_millis(200));
-    }
+    let held = || topic_log_bytes(&cluster.nodes[2], TOPIC);
+    wait_until(
+        90,
+        || format!("node 3 holds {} of {want} bytes", held()),
+        || held() >= want,
+    );
     // With node 1 gone, nodes 2 and 3 must elect leaders (node 3 votes
     // again once caught up) and serve every record.
     cluster.nodes[0].stop();
@@ -558,51 +552,39 @@ fn retention_purges_replicated_logs_and_a_lagging_follower_installs_the_snapshot
     );
     // Node 3 is down while retention deletes what it has not got yet.
     cluster.nodes[2].stop();
-    let live = format!(
-        "{},{}",
-        cluster.nodes[0].bootstrap(),
-        cluster.nodes[1].bootstrap()
-    );
-    let summary = run_python(
-        "produce.py",
-        &live,
-        &["--topic", TOPIC, "--records", "3000"],
-        TIMEOUT,
-    );
-    assert_eq!(summary["errors"], 0, "{summary}");
+    let live = cluster.bootstrap_of(&[1, 2]);
+    produce(&live, TOPIC, 3000, &[]);
     // Retention removes the oldest segments on the running replicas
     // (bounded wait): their first segment no longer starts at 0.
     let dir = format!("{TOPIC}-0");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while cluster.nodes[..2]
-        .iter()
-        .any(|n| first_segment_base(n, &dir).is_none_or(|b| b == 0))
-    {
-        assert!(
-            Instant::now() < deadline,
-            "retention did not delete segments within 60 s: first bases {:?}",
-            cluster.nodes[..2]
-                .iter()
-                .map(|n| first_segment_base(n, &dir))
-                .collect::<Vec<_>>()
-        );
-        thread::sleep(Duration::from_millis(200));
-    }
+    let bases = || -> Vec<Option<u64>> {
+        cluster.nodes[..2]
+            .iter()
+            .map(|n| first_segment_base(n, &dir))
+            .collect()
+    };
+    wait_until(
+        60,
+        || format!("retention deleted no segment: first bases {:?}", bases()),
+        || bases().iter().all(|b| b.is_some_and(|b| b > 0)),
+    );
     // Node 3 comes back behind the leader's log start: it gets the
     // snapshot, starts its log there and fetches the rest.
     cluster.nodes[2].restart();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while first_segment_base(&cluster.nodes[2], &dir).is_none_or(|b| b == 0)
-        || topic_log_bytes(&cluster.nodes[2], TOPIC) == 0
-    {
-        assert!(
-            Instant::now() < deadline,
-            "node 3 did not install the snapshot within 60 s (first base {:?})\n{}",
-            first_segment_base(&cluster.nodes[2], &dir),
-            cluster.nodes[2].log_tail()
-        );
-        thread::sleep(Duration::from_millis(200));
-    }
+    wait_until(
+        60,
+        || {
+            format!(
+                "node 3 did not install the snapshot (first base {:?})\n{}",
+                first_segment_base(&cluster.nodes[2], &dir),
+                cluster.nodes[2].log_tail()
+            )
+        },
+        || {
+            first_segment_base(&cluster.nodes[2], &dir).is_some_and(|b| b > 0)
+                && topic_log_bytes(&cluster.nodes[2], TOPIC) > 0
+        },
+    );
     assert!(
         cluster.nodes[2]
             .log()
@@ -631,10 +613,14 @@ fn retention_purges_replicated_logs_and_a_lagging_follower_installs_the_snapshot
 
 /// `holocronctl --brokers <all> <args> --json`, parsed; None unless it exits 0.
 fn ctl_json(cluster: &Cluster, args: &[&str]) -> Option<serde_json::Value> {
+    ctl_json_at(&cluster.bootstrap(), args)
+}
+
+/// `holocronctl --brokers <brokers> <args> --json`, parsed; None unless it
+/// exits 0.
+fn ctl_json_at(brokers: &str, args: &[&str]) -> Option<serde_json::Value> {
     let mut cmd = Command::new(holocronctl_bin());
-    cmd.args(["--brokers", &cluster.bootstrap()])
-        .args(args)
-        .arg("--json");
+    cmd.args(["--brokers", brokers]).args(args).arg("--json");
     let out = run(&mut cmd, Duration::from_secs(60));
     out.status
         .success()
@@ -642,23 +628,31 @@ fn ctl_json(cluster: &Cluster, args: &[&str]) -> Option<serde_json::Value> {
         .flatten()
 }
 
-/// Polls `holocronctl … --json` (bounded) until `done` holds; returns it.
+/// Polls `holocronctl --brokers <brokers> <args> --json` (bounded) until
+/// `done` holds; returns that answer.
 #[track_caller]
-fn wait_ctl(
-    cluster: &Cluster,
+fn wait_json(
+    brokers: &str,
     args: &[&str],
     what: &str,
     done: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let v = ctl_json(cluster, args);
-        if let Some(v) = v.filter(|v| done(v)) {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within 60 s");
-        thread::sleep(Duration::from_millis(200));
-    }
+    let last = std::cell::RefCell::new(None::<serde_json::Value>);
+    wait_until(
+        60,
+        || {
+            let last = last.borrow();
+            let shown = last.as_ref().map_or("none".to_owned(), ToString::to_string);
+            format!("{what}; last answer: {shown}")
+        },
+        || {
+            let answer = ctl_json_at(brokers, args);
+            let ok = answer.as_ref().is_some_and(&done);
+            *last.borrow_mut() = answer;
+            ok
+        },
+    );
+    last.into_inner().expect("the answer that ended the wait")
 }
 
 #[test]
@@ -671,17 +665,11 @@ fn quorum_lag_roles_and_leader_transfer_are_visible_and_work() {
         &["--topic", TOPIC, "--replication-factor", "3"],
         TIMEOUT,
     );
-    let summary = run_python(
-        "produce.py",
-        &cluster.bootstrap(),
-        &["--topic", TOPIC, "--records", "500"],
-        TIMEOUT,
-    );
-    assert_eq!(summary["errors"], 0, "{summary}");
+    produce(&cluster.bootstrap(), TOPIC, 500, &[]);
     // DescribeQuorum per partition: every replica's log end reaches 500
     // and its lag 0 (followers learn the commit with the next heartbeat).
-    let described = wait_ctl(
-        &cluster,
+    let described = wait_json(
+        &cluster.bootstrap(),
         &["partition", "describe", TOPIC],
         "every replica caught up",
         |v| {
@@ -776,30 +764,19 @@ fn quorum_lag_roles_and_leader_transfer_are_visible_and_work() {
         3
     };
     cluster.nodes[stopped - 1].stop();
-    let survivors: Vec<&Broker> = (1..=3)
-        .filter(|&i| i != stopped)
-        .map(|i| &cluster.nodes[i - 1])
-        .collect();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let mut cmd = Command::new(holocronctl_bin());
-        cmd.args(["--brokers", &survivors[0].bootstrap()])
-            .args(["cluster", "info", "--json"]);
-        let out = run(&mut cmd, Duration::from_secs(60));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        let offline = v["nodes"].as_array().is_some_and(|ns| {
-            ns.iter()
-                .any(|n| n["node_id"].as_u64() == Some(stopped as u64) && n["role"] == "offline")
-        });
-        if offline {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "node {stopped} not shown offline: {v}"
-        );
-        thread::sleep(Duration::from_millis(200));
-    }
+    let survivor = if stopped == 1 { 2 } else { 1 };
+    wait_json(
+        &cluster.bootstrap_of(&[survivor]),
+        &["cluster", "info"],
+        &format!("node {stopped} not shown offline"),
+        |v| {
+            v["nodes"].as_array().is_some_and(|ns| {
+                ns.iter().any(|n| {
+                    n["node_id"].as_u64() == Some(stopped as u64) && n["role"] == "offline"
+                })
+            })
+        },
+    );
     for n in &cluster.nodes {
         n.assert_no_panics();
     }
@@ -815,13 +792,7 @@ fn a_partition_moves_to_another_node_and_the_old_replica_goes() {
         &["--topic", TOPIC, "--replication-factor", "2"],
         TIMEOUT,
     );
-    let summary = run_python(
-        "produce.py",
-        &cluster.bootstrap(),
-        &["--topic", TOPIC, "--records", "1000"],
-        TIMEOUT,
-    );
-    assert_eq!(summary["errors"], 0, "{summary}");
+    produce(&cluster.bootstrap(), TOPIC, 1000, &[]);
     let v = ctl_json(&cluster, &["topic", "describe", TOPIC]).expect("describe");
     let old: Vec<i64> = v["topics"][0]["partitions"][0]["replicas"]
         .as_array()
@@ -845,30 +816,24 @@ fn a_partition_moves_to_another_node_and_the_old_replica_goes() {
     // The node moved away deletes its copy; the newcomer holds all of it
     // (bounded waits).
     let dir = format!("{TOPIC}-0");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while cluster.nodes[idx(leaving)].data_dir().join(&dir).exists()
-        || topic_log_bytes(&cluster.nodes[idx(newcomer)], TOPIC)
-            < topic_log_bytes(&cluster.nodes[idx(kept)], TOPIC)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "move not finished on disk within 60 s: node {leaving} still has {dir}: {}, \
-             node {newcomer} holds {} of {} bytes",
-            cluster.nodes[idx(leaving)].data_dir().join(&dir).exists(),
-            topic_log_bytes(&cluster.nodes[idx(newcomer)], TOPIC),
-            topic_log_bytes(&cluster.nodes[idx(kept)], TOPIC)
-        );
-        thread::sleep(Duration::from_millis(200));
-    }
+    let old_copy = || cluster.nodes[idx(leaving)].data_dir().join(&dir).exists();
+    let bytes = |n: i64| topic_log_bytes(&cluster.nodes[idx(n)], TOPIC);
+    wait_until(
+        60,
+        || {
+            format!(
+                "move not finished on disk: node {leaving} still has {dir}: {}, \
+                 node {newcomer} holds {} of {} bytes",
+                old_copy(),
+                bytes(newcomer),
+                bytes(kept)
+            )
+        },
+        || !old_copy() && bytes(newcomer) >= bytes(kept),
+    );
     // Writes go on, and without the old replica's node every record is
     // served by the new replicas.
-    let summary = run_python(
-        "produce.py",
-        &cluster.bootstrap(),
-        &["--topic", TOPIC, "--records", "500", "--run", "r2"],
-        TIMEOUT,
-    );
-    assert_eq!(summary["errors"], 0, "{summary}");
+    produce(&cluster.bootstrap(), TOPIC, 500, &["--run", "r2"]);
     cluster.nodes[idx(leaving)].stop();
     let both = [idx(kept) + 1, idx(newcomer) + 1];
     let offsets: Vec<i64> = dump_from(&cluster, &both, TOPIC)
@@ -876,15 +841,16 @@ fn a_partition_moves_to_another_node_and_the_old_replica_goes() {
         .map(|r| r.offset)
         .collect();
     assert_eq!(offsets, (0..1500).collect::<Vec<_>>());
-    let live = format!(
-        "{},{}",
-        cluster.nodes[idx(kept)].bootstrap(),
-        cluster.nodes[idx(newcomer)].bootstrap()
-    );
     // Bad input: an unknown node.
     let mut cmd = Command::new(holocronctl_bin());
-    cmd.args(["--brokers", &live])
-        .args(["partition", "move", TOPIC, "0", "--replicas", "9"]);
+    cmd.args(["--brokers", &cluster.bootstrap_of(&both)]).args([
+        "partition",
+        "move",
+        TOPIC,
+        "0",
+        "--replicas",
+        "9",
+    ]);
     let out = run(&mut cmd, Duration::from_secs(60));
     assert!(!out.status.success(), "moving to node 9 succeeded");
     assert!(out.stderr_str().contains("node 9"), "{}", out.stderr_str());

@@ -56,6 +56,21 @@ impl TopicMeta {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// A partition being moved: the replicas its leader has still to add
+    /// and to remove (reported voters that differ from the replicas).
+    pub fn moving(&self, partition: i32) -> Option<(Vec<i32>, Vec<i32>)> {
+        let voters = self.voters_of(partition);
+        if voters.is_empty() {
+            return None;
+        }
+        let replicas = self.replicas_of(partition);
+        let missing = |from: &[i32], to: &[i32]| -> Vec<i32> {
+            from.iter().copied().filter(|n| !to.contains(n)).collect()
+        };
+        let (adding, removing) = (missing(replicas, voters), missing(voters, replicas));
+        (!adding.is_empty() || !removing.is_empty()).then_some((adding, removing))
+    }
+
     /// How many preferred-leader elections were asked for a partition.
     pub fn elections_of(&self, partition: i32) -> u32 {
         usize::try_from(partition)

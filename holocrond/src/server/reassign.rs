@@ -79,7 +79,7 @@ async fn reorder(
         );
     };
     let Some(replicas) = replicas else {
-        return if moving(&t, partition).is_some() {
+        return if t.moving(partition).is_some() {
             (
                 Some(ErrorCode::InvalidReplicaAssignment),
                 Some(
@@ -107,24 +107,6 @@ async fn reorder(
     }
 }
 
-/// (adding, removing) replicas of a partition being moved.
-fn moving(t: &crate::cluster::TopicMeta, partition: i32) -> Option<(Vec<i32>, Vec<i32>)> {
-    let voters = t.voters_of(partition);
-    let replicas = t.replicas_of(partition);
-    let adding: Vec<i32> = replicas
-        .iter()
-        .copied()
-        .filter(|r| !voters.contains(r))
-        .collect();
-    let removing: Vec<i32> = voters
-        .iter()
-        .copied()
-        .filter(|v| !replicas.contains(v))
-        .collect();
-    let moving = !voters.is_empty() && (!adding.is_empty() || !removing.is_empty());
-    moving.then_some((adding, removing))
-}
-
 pub(super) fn list(
     broker: &Broker,
     req: ListPartitionReassignmentsRequest,
@@ -147,7 +129,7 @@ pub(super) fn list(
             .unwrap_or_else(|| (0..t.partitions).collect())
             .into_iter()
             .filter_map(|p| {
-                let (adding, removing) = moving(t, p)?;
+                let (adding, removing) = t.moving(p)?;
                 let ids = |v: Vec<i32>| v.into_iter().map(BrokerId).collect();
                 Some(
                     OngoingPartitionReassignment::default()
